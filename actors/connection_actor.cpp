@@ -1,0 +1,426 @@
+#include "actors/connection_actor.hpp"
+
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "net/validate.hpp"
+#include "node/token.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+namespace chorus {
+
+struct connection_state {
+  static inline const char* name = "connection";
+  sink_ptr sink;
+  bool http = false;
+  bool authed = false;
+  std::string user;
+  std::string session_id;
+  double tokens = 0; ///< rate limit bucket
+  std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+};
+
+pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,
+                      const std::string& message) {
+  ctx->metrics->errors[static_cast<size_t>(code)] += 1;
+  pb::Frame f;
+  f.set_type("error");
+  f.set_req_id(req_id);
+  f.mutable_error()->set_code(code_name(code));
+  f.mutable_error()->set_message(message);
+  return f;
+}
+
+namespace {
+
+using self_ptr = caf::stateful_actor<connection_state>*;
+
+std::string new_session_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+/// Takes one token from the connection's bucket: `rate` per second, bursts
+/// of twice that. False if the bucket is empty.
+bool take_token(connection_state& st, uint32_t rate) {
+  if (rate == 0)
+    return true;
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - st.refilled).count();
+  st.refilled = now;
+  st.tokens = std::min<double>(2.0 * rate, st.tokens + elapsed * rate);
+  if (st.tokens < 1.0)
+    return false;
+  st.tokens -= 1.0;
+  return true;
+}
+
+/// Handles one request frame of an authenticated session.
+class dispatcher {
+public:
+  dispatcher(self_ptr self, context_ptr ctx, caf::actor router)
+    : self_(self), ctx_(std::move(ctx)), router_(std::move(router)) {
+  }
+
+  void handle(pb::Frame& f);
+
+private:
+  void reply(pb::Frame&& f) { self_->state.sink->send_reply(f); }
+
+  void fail(const std::string& req_id, errc code, const std::string& message) {
+    reply(error_frame(ctx_, req_id, code, message));
+  }
+
+  void ok(const std::string& req_id, const std::string& type) {
+    pb::Frame f;
+    f.set_type(type + ".ok");
+    f.set_req_id(req_id);
+    reply(std::move(f));
+  }
+
+  /// Sends (route, key, inner) to the router; on success answers with
+  /// `<type>.ok` and the payload `fill(frame, reply)` sets.
+  template <class T, class Route, class Fill>
+  void ask(Route route, const std::string& key, caf::message inner, const pb::Frame& req,
+           Fill fill) {
+    auto req_id = req.req_id();
+    auto type = req.type() + ".ok";
+    auto self = self_;
+    auto ctx = ctx_;
+    auto on_error = [self, ctx, req_id](caf::error& err) {
+      auto info = describe(err);
+      self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+    };
+    auto handle = self_->request(router_, ctx_->settings.request_timeout, route, key,
+                                 std::move(inner));
+    if constexpr (std::is_void_v<T>) {
+      handle.then(
+        [self, req_id, type, fill]() {
+          pb::Frame f;
+          f.set_type(type);
+          f.set_req_id(req_id);
+          fill(f);
+          self->state.sink->send_reply(f);
+        },
+        on_error);
+    } else {
+      handle.then(
+        [self, req_id, type, fill](T& x) {
+          pb::Frame f;
+          f.set_type(type);
+          f.set_req_id(req_id);
+          fill(f, x);
+          self->state.sink->send_reply(f);
+        },
+        on_error);
+    }
+  }
+
+  /// The conversation a request names, or an error already answered.
+  bool conversation_of(const pb::Frame& f, const std::string& id, std::string* out) {
+    if (id.empty()) {
+      fail(f.req_id(), errc::bad_request, "conversation_id is required");
+      return false;
+    }
+    if (auto why = net::check_conversation_id(id); !why.empty()) {
+      fail(f.req_id(), errc::bad_request, why);
+      return false;
+    }
+    *out = id;
+    return true;
+  }
+
+  bool rate_ok(const pb::Frame& f) {
+    if (take_token(self_->state, ctx_->settings.sends_per_second))
+      return true;
+    fail(f.req_id(), errc::rate_limited,
+         "at most " + std::to_string(ctx_->settings.sends_per_second) +
+           " sends per second per connection");
+    return false;
+  }
+
+  void send(pb::Frame& f);
+  void members(pb::Frame& f, bool add);
+  void group_create(pb::Frame& f);
+
+  self_ptr self_;
+  context_ptr ctx_;
+  caf::actor router_;
+};
+
+auto no_payload = [](pb::Frame&) {};
+
+void dispatcher::send(pb::Frame& f) {
+  auto& req = *f.mutable_send();
+  const auto& user = self_->state.user;
+  if (!net::valid_client_msg_id(req.client_msg_id()))
+    return fail(f.req_id(), errc::bad_request,
+                "client_msg_id must be 1-128 printable ASCII characters");
+  std::string conv;
+  if (!req.to().empty()) {
+    if (!req.conversation_id().empty())
+      return fail(f.req_id(), errc::bad_request, "give either to or conversation_id, not both");
+    if (!net::valid_user_id(req.to()))
+      return fail(f.req_id(), errc::bad_request, "to must be a valid user id");
+    if (req.to() == user)
+      return fail(f.req_id(), errc::bad_request, "cannot send a message to oneself");
+    conv = net::direct_conversation_id(user, req.to());
+    req.set_conversation_id(conv);
+  } else if (!conversation_of(f, req.conversation_id(), &conv)) {
+    return;
+  }
+  net::content_info info;
+  if (auto err = net::inspect_content(req.content(), ctx_->settings.max_content_bytes, &info))
+    return fail(f.req_id(), err->code, err->message);
+  if (!rate_ok(f))
+    return;
+  auto origin = caf::actor_cast<caf::actor>(self_);
+  ask<pb::SendOk>(conv_atom::value, conv,
+                  caf::make_message(send_atom::value, user, std::move(req), info.quote_seq, origin),
+                  f, [](pb::Frame& out, pb::SendOk& x) { *out.mutable_send_ok() = std::move(x); });
+}
+
+void dispatcher::group_create(pb::Frame& f) {
+  auto& req = *f.mutable_group_create();
+  const auto& user = self_->state.user;
+  if (req.group_id().empty())
+    req.set_group_id(ctx_->ids->next());
+  if (!net::valid_group_id(req.group_id()))
+    return fail(f.req_id(), errc::bad_request,
+                "group_id must be 1-64 characters of [A-Za-z0-9_.-]");
+  for (const auto& m : req.members())
+    if (!net::valid_user_id(m))
+      return fail(f.req_id(), errc::bad_request, "members must be valid user ids");
+  ask<pb::GroupCreateOk>(conv_atom::value, "g:" + req.group_id(),
+                         caf::make_message(create_atom::value, user, req), f,
+                         [](pb::Frame& out, pb::GroupCreateOk& x) {
+                           *out.mutable_group_create_ok() = std::move(x);
+                         });
+}
+
+void dispatcher::members(pb::Frame& f, bool add) {
+  auto& req = *f.mutable_group_members();
+  std::string conv;
+  if (!conversation_of(f, req.conversation_id(), &conv))
+    return;
+  if (req.members().empty())
+    return fail(f.req_id(), errc::bad_request, "members must name at least one user");
+  std::vector<std::string> users;
+  for (const auto& m : req.members()) {
+    if (!net::valid_user_id(m))
+      return fail(f.req_id(), errc::bad_request, "members must be valid user ids");
+    users.push_back(m);
+  }
+  auto inner = add ? caf::make_message(add_atom::value, self_->state.user, std::move(users))
+                   : caf::make_message(remove_atom::value, self_->state.user, std::move(users));
+  ask<void>(conv_atom::value, conv, std::move(inner), f, no_payload);
+}
+
+void dispatcher::handle(pb::Frame& f) {
+  const auto& type = f.type();
+  const auto& user = self_->state.user;
+  auto origin = caf::actor_cast<caf::actor>(self_);
+  std::string conv;
+  if (type == "ping") {
+    ok(f.req_id(), type);
+  } else if (type == "message.send") {
+    send(f);
+  } else if (type == "message.ack") {
+    if (!conversation_of(f, f.ack().conversation_id(), &conv))
+      return;
+    ask<void>(user_atom::value, user, caf::make_message(ack_atom::value, conv, f.ack().seq()), f,
+              no_payload);
+  } else if (type == "message.read") {
+    if (!conversation_of(f, f.read().conversation_id(), &conv))
+      return;
+    ask<void>(conv_atom::value, conv,
+              caf::make_message(read_atom::value, user, f.read().read_seq(), origin), f,
+              no_payload);
+  } else if (type == "message.typing") {
+    if (!conversation_of(f, f.typing().conversation_id(), &conv) || !rate_ok(f))
+      return;
+    ask<void>(conv_atom::value, conv, caf::make_message(typing_atom::value, user, origin), f,
+              no_payload);
+  } else if (type == "message.edit") {
+    if (!conversation_of(f, f.edit().conversation_id(), &conv))
+      return;
+    net::content_info info;
+    if (auto err =
+          net::inspect_content(f.edit().content(), ctx_->settings.max_content_bytes, &info))
+      return fail(f.req_id(), err->code, err->message);
+    if (!rate_ok(f))
+      return;
+    ask<pb::EventOk>(conv_atom::value, conv,
+                     caf::make_message(edit_atom::value, user, f.edit(), origin), f,
+                     [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; });
+  } else if (type == "message.recall") {
+    if (!conversation_of(f, f.recall().conversation_id(), &conv) || !rate_ok(f))
+      return;
+    ask<pb::EventOk>(conv_atom::value, conv,
+                     caf::make_message(recall_atom::value, user, f.recall(), origin), f,
+                     [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; });
+  } else if (type == "sync") {
+    for (const auto& [id, seq] : f.sync().cursors())
+      if (!conversation_of(f, id, &conv))
+        return;
+    ask<pb::SyncOk>(user_atom::value, user, caf::make_message(sync_atom::value, f.sync()), f,
+                    [](pb::Frame& out, pb::SyncOk& x) { *out.mutable_sync_ok() = std::move(x); });
+  } else if (type == "history") {
+    if (!conversation_of(f, f.history().conversation_id(), &conv))
+      return;
+    ask<pb::HistoryOk>(conv_atom::value, conv,
+                       caf::make_message(history_atom::value, user, f.history()), f,
+                       [](pb::Frame& out, pb::HistoryOk& x) {
+                         *out.mutable_history_ok() = std::move(x);
+                       });
+  } else if (type == "conversations.list") {
+    auto& cfg = ctx_->settings;
+    uint32_t limit = f.conversations_list().has_limit() ? f.conversations_list().limit()
+                                                        : cfg.list_limit_max;
+    if (limit == 0 || limit > cfg.list_limit_max)
+      return fail(f.req_id(), errc::bad_request,
+                  "limit must be between 1 and " + std::to_string(cfg.list_limit_max));
+    ask<pb::ConversationsListOk>(user_atom::value, user, caf::make_message(list_atom::value, limit),
+                                 f, [](pb::Frame& out, pb::ConversationsListOk& x) {
+                                   *out.mutable_conversations_list_ok() = std::move(x);
+                                 });
+  } else if (type == "group.create") {
+    group_create(f);
+  } else if (type == "group.add_members") {
+    members(f, true);
+  } else if (type == "group.remove_members") {
+    members(f, false);
+  } else if (type == "group.leave") {
+    if (!conversation_of(f, f.group_leave().conversation_id(), &conv))
+      return;
+    ask<void>(conv_atom::value, conv, caf::make_message(leave_atom::value, user), f, no_payload);
+  } else if (type == "presence.query") {
+    const auto& ids = f.presence_query().user_ids();
+    if (ids.empty() || ids.size() > 100)
+      return fail(f.req_id(), errc::bad_request, "user_ids must name 1 to 100 users");
+    for (const auto& id : ids)
+      if (!net::valid_user_id(id))
+        return fail(f.req_id(), errc::bad_request, "user_ids must be valid user ids");
+    // One request per user; the reply is sent when all have answered.
+    auto out = std::make_shared<pb::Frame>();
+    out->set_type("presence.query.ok");
+    out->set_req_id(f.req_id());
+    out->mutable_presence_ok()->mutable_presence()->Reserve(ids.size());
+    for (int i = 0; i < ids.size(); ++i)
+      out->mutable_presence_ok()->add_presence()->set_user_id(ids[i]);
+    auto remaining = std::make_shared<int>(ids.size());
+    auto failed = std::make_shared<bool>(false);
+    auto self = self_;
+    auto ctx = ctx_;
+    for (int i = 0; i < ids.size(); ++i) {
+      self_->request(router_, ctx_->settings.request_timeout, user_atom::value, ids[i],
+                     caf::make_message(presence_atom::value))
+        .then(
+          [self, out, remaining, i](pb::Presence& p) {
+            *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
+            if (--*remaining == 0)
+              self->state.sink->send_reply(*out);
+          },
+          [self, ctx, out, failed](caf::error& err) {
+            if (*failed)
+              return;
+            *failed = true;
+            auto info = describe(err);
+            self->state.sink->send_reply(
+              error_frame(ctx, out->req_id(), info.code, info.message));
+          });
+    }
+  } else if (type == "auth") {
+    fail(f.req_id(), errc::conflict, "this connection is already authenticated");
+  } else {
+    fail(f.req_id(), errc::bad_request, "unknown type '" + type + "'");
+  }
+}
+
+} // namespace
+
+caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, caf::actor router,
+                               bool http);
+
+caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
+                                  caf::actor router, bool http) {
+  return sys.spawn(connection_actor, std::move(sink), std::move(ctx), std::move(router), http);
+}
+
+caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, caf::actor router,
+                               bool http) {
+  self->state.sink = std::move(sink);
+  self->state.http = http;
+  self->state.tokens = 2.0 * ctx->settings.sends_per_second;
+  if (!http)
+    self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);
+  auto d = std::make_shared<dispatcher>(self, ctx, router);
+  return {
+    [self, ctx, router, d](request_atom, pb::Frame& f) {
+      auto& st = self->state;
+      if (st.authed)
+        return d->handle(f);
+      if (f.type() != "auth") {
+        st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
+                                        "the first frame must be auth"));
+        return;
+      }
+      const auto& a = f.auth();
+      if (!net::valid_user_id(a.user_id())) {
+        st.sink->send_reply(error_frame(ctx, f.req_id(), errc::bad_request,
+                                        "user_id must be 1-64 characters of [A-Za-z0-9_.@-]"));
+        return;
+      }
+      if (!ctx->settings.dev_mode) {
+        auto who = node::verify_token(ctx->settings.secret, a.token(), now_ms() / 1000);
+        if (!who || *who != a.user_id()) {
+          st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
+                                          "invalid or expired token for this user_id"));
+          return;
+        }
+      }
+      st.authed = true; // further frames queue behind the attach below
+      st.user = a.user_id();
+      st.session_id = new_session_id();
+      auto req_id = f.req_id();
+      self->request(router, ctx->settings.request_timeout, user_atom::value, st.user,
+                    caf::make_message(attach_atom::value, caf::actor_cast<caf::actor>(self)))
+        .then(
+          [self, req_id]() {
+            pb::Frame ok;
+            ok.set_type("auth.ok");
+            ok.set_req_id(req_id);
+            auto* p = ok.mutable_auth_ok();
+            p->set_user_id(self->state.user);
+            p->set_session_id(self->state.session_id);
+            p->set_server_time(now_ms());
+            self->state.sink->send_reply(ok);
+          },
+          [self, ctx, req_id](caf::error& err) {
+            self->state.authed = false;
+            auto info = describe(err);
+            self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+          });
+    },
+    [self, d](http_atom, const std::string& user, pb::Frame& f) {
+      self->state.authed = true;
+      self->state.user = user;
+      d->handle(f);
+    },
+    [self](push_atom, const push_ptr& p) { self->state.sink->send_push(p); },
+    [self](closed_atom) { self->quit(); },
+    [self](tick_atom) {
+      if (!self->state.authed) {
+        self->state.sink->close("authentication timeout");
+        self->quit();
+      }
+    },
+  };
+}
+
+} // namespace chorus

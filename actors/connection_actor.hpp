@@ -1,0 +1,65 @@
+// The connection actor: one per client connection (a WebSocket, a TCP
+// connection, or an HTTP keep-alive connection). It owns the authenticated
+// user id of the session and turns protocol frames into requests to user and
+// conversation actors, through the router.
+//
+// The network side (net/) decodes frames and hands them over; the actor hands
+// back replies and pushes through a frame_sink, which encodes them in the
+// session's wire format and queues them with a bound (a client that stops
+// reading is disconnected, never buffered without limit).
+//
+// Accepts:
+//   (request_atom, pb::Frame)        a decoded client frame (WebSocket, TCP).
+//                                    The first must be `auth`; before it every
+//                                    other frame gets `unauthenticated`.
+//   (http_atom, user, pb::Frame)     one HTTP request whose bearer token the
+//                                    HTTP layer verified for `user`. HTTP
+//                                    connections are not devices: they get no
+//                                    pushes.
+//   (push_atom, push_ptr)            a push for this device.
+//   (closed_atom)                    the socket is gone: the actor stops, and the
+//                                    user actor drops the device.
+//
+// The sender of every message is the session's user, never a client field.
+#pragma once
+
+#include "actors/context.hpp"
+#include "actors/errors.hpp"
+#include "actors/push.hpp"
+#include "proto/chorus.pb.h"
+
+#include <caf/fwd.hpp>
+
+#include <memory>
+#include <string>
+
+namespace chorus {
+
+/// Where a connection actor writes. Implemented by the network sessions;
+/// every member is thread-safe and returns without waiting for the socket.
+class frame_sink {
+public:
+  virtual ~frame_sink() = default;
+
+  /// Queues a reply, encoded in the session's format.
+  virtual void send_reply(const pb::Frame& frame) = 0;
+
+  /// Queues a push, using the push's cached encoding for the session's format.
+  virtual void send_push(const push_ptr& p) = 0;
+
+  /// Closes the connection, telling the client `reason` where the transport can.
+  virtual void close(const std::string& reason) = 0;
+};
+
+using sink_ptr = std::shared_ptr<frame_sink>;
+
+/// Spawns the actor of one client connection; `http` for HTTP connections,
+/// which authenticate every request and are not devices.
+caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
+                                  caf::actor router, bool http);
+
+/// An error reply frame; also counts it in the node's metrics.
+pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,
+                      const std::string& message);
+
+} // namespace chorus

@@ -1,0 +1,61 @@
+// The state of one conversation actor: the single writer of a conversation
+// log. Only the conversation actor touches it.
+#pragma once
+
+#include "actors/entity.hpp"
+#include "proto/chorus.pb.h"
+
+#include <caf/response_promise.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chorus {
+
+/// A send the conversation has answered or is about to: the reply that any
+/// resend with the same (sender, client_msg_id) gets again.
+struct dedup_slot {
+  pb::SendOk reply;
+  bool durable = false;
+  std::vector<caf::response_promise> waiters; ///< resends waiting for durability
+};
+
+struct conversation_state {
+  static inline const char* name = "conversation";
+
+  std::string id;
+  bool is_group = false;
+  bool exists = false;              ///< a record is stored (or on its way)
+  pb::ConversationRecord record;    ///< for groups: members, owner, title
+  std::vector<std::string> members; ///< sorted
+  uint64_t last_seq = 0;            ///< last seq assigned (maybe not durable yet)
+  bool broken = false;              ///< storage failed: every request fails
+
+  /// Recent sends by "sender \0 client_msg_id"; older ones are found in the
+  /// dedup column family.
+  std::unordered_map<std::string, dedup_slot> recent;
+  std::deque<std::string> recent_order;
+
+  /// Targets changed by edits or recalls whose writes are still in flight:
+  /// target seq -> (seq of the latest event changing it, new state).
+  std::map<uint64_t, std::pair<uint64_t, pb::ChatMessage>> changed_targets;
+
+  std::map<uint64_t, pending_write> writes; ///< by write number
+  uint64_t next_write = 0;
+  size_t waiting_replies = 0;               ///< requests to other actors in flight
+  entity_clock clock;
+
+  bool is_member(const std::string& user) const {
+    return std::binary_search(members.begin(), members.end(), user);
+  }
+
+  bool busy() const { return !writes.empty() || waiting_replies > 0; }
+};
+
+} // namespace chorus

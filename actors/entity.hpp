@@ -1,0 +1,91 @@
+// What every routed entity (user, conversation) shares: passivation
+// bookkeeping and writes handed to the storage writer.
+#pragma once
+
+#include "actors/context.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace chorus {
+
+/// Bookkeeping that every routed entity (user, conversation) keeps for
+/// passivation. Call touch() in every handler the router delivers to.
+struct entity_clock {
+  uint64_t routed = 0;
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+
+  void touch() {
+    ++routed;
+    last_active = std::chrono::steady_clock::now();
+  }
+
+  bool idle_for(caf::timespan t) const {
+    return std::chrono::steady_clock::now() - last_active >= t;
+  }
+};
+
+/// A batch handed to the writer and not yet reported back.
+struct pending_write {
+  std::function<void()> on_durable;
+  std::function<void(const std::string&)> on_failed;
+};
+
+/// Hands a batch to the writer; `ok` or `failed` later runs inside the actor,
+/// when it handles (written_atom, n, ok, what) with complete_write().
+/// REQUIRES: self->state has `std::map<uint64_t, pending_write> writes` and
+/// `uint64_t next_write`.
+template <class Self>
+void submit_write(Self* self, const context_ptr& ctx, storage::write_batch batch,
+                  std::function<void()> ok, std::function<void(const std::string&)> failed) {
+  auto n = self->state.next_write++;
+  self->state.writes.emplace(n, pending_write{std::move(ok), std::move(failed)});
+  auto me = caf::actor_cast<caf::actor>(self);
+  ctx->writer->submit(std::move(batch), [me, n](const storage::status& s) {
+    caf::anon_send(me, written_atom::value, n, s.ok(), s.what());
+  });
+}
+
+/// Runs the callback of write `n`. Returns false if the write failed.
+template <class Self>
+bool complete_write(Self* self, uint64_t n, bool ok, const std::string& what) {
+  auto i = self->state.writes.find(n);
+  if (i == self->state.writes.end())
+    return true;
+  auto w = std::move(i->second);
+  self->state.writes.erase(i);
+  if (ok)
+    w.on_durable();
+  else if (w.on_failed)
+    w.on_failed(what);
+  return ok;
+}
+
+/// The idle check an entity runs on every tick_atom: if it is idle (nothing in
+/// progress, no routed message for `idle`), it asks the router to forget it and
+/// quits when the router agrees; otherwise it checks again later.
+/// REQUIRES: self->state has an `entity_clock clock`.
+template <class Self, class Busy>
+void check_idle(Self* self, const caf::actor& router, caf::timespan idle, Busy busy) {
+  auto again = [self, idle] { self->delayed_send(self, idle / 2 + std::chrono::milliseconds{1},
+                                                 tick_atom::value); };
+  if (busy() || !self->state.clock.idle_for(idle)) {
+    again();
+    return;
+  }
+  self->request(router, caf::infinite, passivate_atom::value, self->state.clock.routed)
+    .then([self, again](bool agreed) {
+      if (agreed)
+        self->quit();
+      else
+        again();
+    });
+}
+
+} // namespace chorus

@@ -1,0 +1,51 @@
+// A server push (message.new, receipt.read, typing, ...) shared by every
+// connection it goes to. It is built once by the actor that fans it out and
+// encoded at most once per wire format, however many devices receive it.
+#pragma once
+
+#include "proto/chorus.pb.h"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace chorus {
+
+class push {
+public:
+  explicit push(pb::Frame frame) : frame_(std::move(frame)) {}
+
+  const pb::Frame& frame() const noexcept { return frame_; }
+
+  /// The JSON text frame. Thread-safe; encoded on first use.
+  const std::string& json() const;
+
+  /// The serialized protobuf Frame. Thread-safe; encoded on first use.
+  const std::string& binary() const;
+
+private:
+  pb::Frame frame_;
+  mutable std::once_flag json_once_;
+  mutable std::once_flag binary_once_;
+  mutable std::string json_;
+  mutable std::string binary_;
+};
+
+using push_ptr = std::shared_ptr<const push>;
+
+/// Builds a push frame of `type` with the payload `set` fills in.
+template <class Fill>
+push_ptr make_push(const char* type, Fill&& set) {
+  pb::Frame f;
+  f.set_type(type);
+  set(f);
+  return std::make_shared<const push>(std::move(f));
+}
+
+} // namespace chorus
+
+// A push is only ever shared between actors of one node; a node that forwards
+// one to another node sends its frame().
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::push_ptr)

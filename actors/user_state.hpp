@@ -1,0 +1,34 @@
+// The state of one user actor. Only the user actor touches it.
+#pragma once
+
+#include "actors/entity.hpp"
+#include "proto/chorus.pb.h"
+
+#include <caf/actor.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace chorus {
+
+struct user_state {
+  static inline const char* name = "user";
+
+  std::string id;
+  bool broken = false;
+  /// Every conversation the user is in, with its cursors (the inbox column
+  /// family, kept in memory while the actor is active).
+  std::map<std::string, pb::InboxEntry> inbox;
+  /// The user's live connections (devices), possibly on other nodes.
+  std::vector<caf::actor> devices;
+  int64_t last_seen = 0;
+
+  std::map<uint64_t, pending_write> writes;
+  uint64_t next_write = 0;
+  entity_clock clock;
+
+  bool busy() const { return !devices.empty() || !writes.empty(); }
+};
+
+} // namespace chorus

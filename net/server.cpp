@@ -1,0 +1,139 @@
+#include "net/server.hpp"
+
+#include "actors/connection_actor.hpp"
+#include "actors/messages.hpp"
+#include "net/session.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace chorus::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+caf::actor shared_env::spawn_connection(sink_ptr sink, bool http) {
+  auto conn = spawn_connection_actor(*sys, std::move(sink), ctx, router, http);
+  std::lock_guard<std::mutex> guard{mtx_};
+  live_.emplace(conn.id(), conn);
+  return conn;
+}
+
+void shared_env::end_connection(const caf::actor& conn) {
+  if (!conn)
+    return;
+  caf::anon_send(conn, closed_atom::value);
+  std::lock_guard<std::mutex> guard{mtx_};
+  live_.erase(conn.id());
+}
+
+void shared_env::end_all() {
+  std::unordered_map<caf::actor_id, caf::actor> all;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    all.swap(live_);
+  }
+  for (auto& [addr, conn] : all)
+    caf::anon_send(conn, closed_atom::value);
+}
+
+struct server::impl {
+  asio::io_context ioc;
+  tcp::acceptor ws_acceptor{ioc};
+  tcp::acceptor tcp_acceptor{ioc};
+  shared_env env;
+  std::vector<std::thread> threads;
+  bool stopped = false;
+
+  void accept(tcp::acceptor& acceptor, void (*start)(tcp::socket, shared_env&)) {
+    acceptor.async_accept(asio::make_strand(ioc),
+                          [this, &acceptor, start](boost::system::error_code ec, tcp::socket s) {
+                            if (!acceptor.is_open())
+                              return;
+                            if (!ec)
+                              start(std::move(s), env);
+                            else
+                              spdlog::get("net")->warn("accept failed: {}", ec.message());
+                            accept(acceptor, start);
+                          });
+  }
+
+  std::string listen(tcp::acceptor& acceptor, uint16_t port) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(env.cfg.host, ec);
+    if (ec)
+      return "net.host '" + env.cfg.host + "' is not an IP address";
+    tcp::endpoint ep{address, port};
+    acceptor.open(ep.protocol(), ec);
+    if (!ec)
+      acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor.bind(ep, ec);
+    if (!ec)
+      acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return "cannot listen on " + env.cfg.host + ":" + std::to_string(port) + ": " + ec.message();
+    return {};
+  }
+};
+
+server::server(caf::actor_system& sys, context_ptr ctx, caf::actor router, net_settings cfg)
+  : impl_(std::make_unique<impl>()) {
+  impl_->env.sys = &sys;
+  impl_->env.ctx = std::move(ctx);
+  impl_->env.router = std::move(router);
+  impl_->env.cfg = std::move(cfg);
+}
+
+server::~server() {
+  stop();
+}
+
+std::string server::start() {
+  auto& i = *impl_;
+  if (auto err = i.listen(i.ws_acceptor, i.env.cfg.ws_port); !err.empty())
+    return err;
+  if (auto err = i.listen(i.tcp_acceptor, i.env.cfg.tcp_port); !err.empty())
+    return err;
+  i.accept(i.ws_acceptor, start_http_session);
+  i.accept(i.tcp_acceptor, start_tcp_session);
+  for (int n = 0; n < std::max(1, i.env.cfg.io_threads); ++n)
+    i.threads.emplace_back([&i] { i.ioc.run(); });
+  return {};
+}
+
+void server::stop() {
+  auto& i = *impl_;
+  if (i.stopped)
+    return;
+  i.stopped = true;
+  asio::post(i.ioc, [&i] {
+    boost::system::error_code ignored;
+    i.ws_acceptor.close(ignored);
+    i.tcp_acceptor.close(ignored);
+  });
+  i.ioc.stop();
+  for (auto& t : i.threads)
+    t.join();
+  i.threads.clear();
+  // Sessions still open hold their connection actors and the reverse: end the
+  // actors, which releases the sessions and closes their sockets.
+  i.env.end_all();
+  i.env.router = caf::actor{};
+}
+
+uint16_t server::ws_port() const noexcept {
+  boost::system::error_code ec;
+  return impl_->ws_acceptor.local_endpoint(ec).port();
+}
+
+uint16_t server::tcp_port() const noexcept {
+  boost::system::error_code ec;
+  return impl_->tcp_acceptor.local_endpoint(ec).port();
+}
+
+} // namespace chorus::net

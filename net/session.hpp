@@ -1,0 +1,91 @@
+// What the WebSocket and TCP sessions share: the bounded outgoing queue and
+// the hand-over of decoded frames to the connection actor.
+#pragma once
+
+#include "actors/connection_actor.hpp"
+#include "net/codec.hpp"
+#include "net/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <caf/actor.hpp>
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace chorus::net {
+
+/// The state the sessions of one server share.
+struct shared_env {
+  caf::actor_system* sys = nullptr;
+  context_ptr ctx;
+  caf::actor router;
+  net_settings cfg;
+
+  /// Spawns a connection actor for a session and remembers it, so that a
+  /// stopping server can end every connection actor.
+  caf::actor spawn_connection(sink_ptr sink, bool http);
+
+  /// Tells a connection actor its socket is gone, and forgets it.
+  void end_connection(const caf::actor& conn);
+
+  /// Ends every remembered connection actor (server shutdown).
+  void end_all();
+
+private:
+  std::mutex mtx_;
+  std::unordered_map<caf::actor_id, caf::actor> live_;
+};
+
+/// Serves one accepted socket of the WebSocket/HTTP port.
+void start_http_session(boost::asio::ip::tcp::socket socket, shared_env& env);
+
+/// Serves one accepted socket of the raw TCP port.
+void start_tcp_session(boost::asio::ip::tcp::socket socket, shared_env& env);
+
+/// One queued outgoing frame: bytes owned here, or a shared push's encoding.
+struct out_frame {
+  std::string owned;
+  push_ptr shared;
+  bool binary = false;
+  char header[4] = {0, 0, 0, 0}; ///< TCP length prefix
+
+  const std::string& bytes() const {
+    return shared ? (binary ? shared->binary() : shared->json()) : owned;
+  }
+};
+
+/// A bounded queue of outgoing frames; only touched on the session's strand.
+class outbox {
+public:
+  explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  /// False if the frame does not fit: the client is not reading.
+  bool push(out_frame f) {
+    auto n = f.bytes().size();
+    if (bytes_ + n > max_bytes_ && !frames_.empty())
+      return false;
+    bytes_ += n;
+    frames_.push_back(std::move(f));
+    return true;
+  }
+
+  bool empty() const noexcept { return frames_.empty(); }
+  size_t size() const noexcept { return frames_.size(); }
+  out_frame& front() { return frames_.front(); }
+  out_frame& at(size_t i) { return frames_[i]; }
+
+  void pop_front() {
+    bytes_ -= frames_.front().bytes().size();
+    frames_.pop_front();
+  }
+
+private:
+  size_t max_bytes_;
+  size_t bytes_ = 0;
+  std::deque<out_frame> frames_;
+};
+
+} // namespace chorus::net

@@ -1,0 +1,297 @@
+#include "storage/store.hpp"
+
+#include "storage/keys.hpp"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace chorus::storage {
+
+namespace {
+
+const char* const column_names[column_count] = {"messages", "conversations", "inbox",
+                                                 "dedup", "users"};
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Drops expired dedup entries when RocksDB compacts them.
+class dedup_expiry final : public rocksdb::CompactionFilter {
+public:
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    pb::DedupEntry e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size())))
+      return false; // keep what we cannot read; never lose data silently
+    return e.expires() != 0 && e.expires() < now_ms();
+  }
+  const char* Name() const override { return "chorus.dedup_expiry"; }
+};
+
+template <class Proto>
+void put_proto(std::vector<write_op>& ops, column cf, std::string key, const Proto& x) {
+  ops.push_back(write_op{cf, std::move(key), x.SerializeAsString(), false});
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+} // namespace
+
+status status::from(const rocksdb::Status& s) {
+  if (s.ok())
+    return {};
+  return error("storage: " + s.ToString());
+}
+
+// -- write_batch ---------------------------------------------------------------
+
+void write_batch::put_message(const pb::ChatMessage& m) {
+  put_proto(ops_, column::messages, message_key(m.conversation_id(), m.seq()), m);
+}
+
+void write_batch::put_conversation(std::string_view id, const pb::ConversationRecord& r) {
+  put_proto(ops_, column::conversations, std::string{id}, r);
+}
+
+void write_batch::put_inbox(std::string_view user, std::string_view conv,
+                            const pb::InboxEntry& e) {
+  put_proto(ops_, column::inbox, inbox_key(user, conv), e);
+}
+
+void write_batch::erase_inbox(std::string_view user, std::string_view conv) {
+  ops_.push_back(write_op{column::inbox, inbox_key(user, conv), {}, true});
+}
+
+void write_batch::put_dedup(std::string_view conv, std::string_view sender,
+                            std::string_view client_msg_id, const pb::DedupEntry& e) {
+  put_proto(ops_, column::dedup, dedup_key(conv, sender, client_msg_id), e);
+}
+
+void write_batch::put_user(std::string_view user, const pb::UserRecord& r) {
+  put_proto(ops_, column::users, std::string{user}, r);
+}
+
+// -- store ---------------------------------------------------------------------
+
+store::~store() {
+  for (auto* h : cfs_)
+    if (h != nullptr)
+      db_->DestroyColumnFamilyHandle(h);
+  delete db_; // after the handles, or RocksDB's assertions abort
+}
+
+status store::open(const store_options& opts, std::unique_ptr<store>* out) {
+  rocksdb::Options db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.IncreaseParallelism(2);
+  db_opts.max_open_files = 512;
+  db_opts.keep_log_file_num = 4;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  static dedup_expiry expiry; // stateless; RocksDB keeps a raw pointer to it
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (int i = 0; i < column_count; ++i) {
+    rocksdb::ColumnFamilyOptions cf_opts{db_opts};
+    cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    if (i == static_cast<int>(column::dedup))
+      cf_opts.compaction_filter = &expiry;
+    descs.emplace_back(column_names[i], cf_opts);
+  }
+  // RocksDB requires the default column family to be named on open.
+  descs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions{db_opts});
+
+  std::unique_ptr<store> result{new store};
+  result->opts_ = opts;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  auto s = rocksdb::DB::Open(db_opts, opts.path, descs, &handles, &result->db_);
+  if (!s.ok())
+    return status::from(s);
+  // The default family's handle is not needed: release it now.
+  result->db_->DestroyColumnFamilyHandle(handles.back());
+  handles.pop_back();
+  result->cfs_ = std::move(handles);
+  *out = std::move(result);
+  return {};
+}
+
+status store::get(column cf, std::string_view key, std::string* value, bool* found) const {
+  auto s = db_->Get(rocksdb::ReadOptions{}, cfs_[static_cast<int>(cf)], slice(key), value);
+  *found = s.ok();
+  if (s.IsNotFound())
+    return {};
+  return status::from(s);
+}
+
+status store::get_conversation(std::string_view id, pb::ConversationRecord* out,
+                               bool* found) const {
+  std::string value;
+  if (auto s = get(column::conversations, id, &value, found); !s.ok() || !*found)
+    return s;
+  if (!out->ParseFromString(value))
+    return status::error("storage: corrupt conversation record");
+  return {};
+}
+
+status store::last_seq(std::string_view conv, uint64_t* out) const {
+  auto prefix = message_prefix(conv);
+  auto upper = prefix;
+  upper.back() = '\1'; // first key after every "conv\0..." key
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper_slice{upper};
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  it->SeekToLast();
+  *out = 0;
+  if (it->Valid() && it->key().starts_with(prefix))
+    *out = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
+  return status::from(it->status());
+}
+
+status store::get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out,
+                          bool* found) const {
+  std::string value;
+  if (auto s = get(column::messages, message_key(conv, seq), &value, found); !s.ok() || !*found)
+    return s;
+  if (!out->ParseFromString(value))
+    return status::error("storage: corrupt message");
+  return {};
+}
+
+status store::read_messages(std::string_view conv, const range_query& q,
+                            std::vector<pb::ChatMessage>* out, bool* has_more) const {
+  out->clear();
+  *has_more = false;
+  auto lower = message_key(conv, q.after_seq + 1);
+  auto upper = q.before_seq != 0 ? message_key(conv, q.before_seq) : [&] {
+    auto u = message_prefix(conv);
+    u.back() = '\1';
+    return u;
+  }();
+  rocksdb::Slice lower_slice{lower};
+  rocksdb::Slice upper_slice{upper};
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  if (q.newest_first)
+    it->SeekToLast();
+  else
+    it->SeekToFirst();
+  for (; it->Valid(); q.newest_first ? it->Prev() : it->Next()) {
+    if (out->size() == q.limit) {
+      *has_more = true;
+      break;
+    }
+    auto& m = out->emplace_back();
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return status::error("storage: corrupt message");
+  }
+  if (q.newest_first)
+    std::reverse(out->begin(), out->end());
+  return status::from(it->status());
+}
+
+status store::count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
+                           uint64_t* out) const {
+  *out = 0;
+  auto lower = message_key(conv, after_seq + 1);
+  auto upper = message_prefix(conv);
+  upper.back() = '\1';
+  rocksdb::Slice lower_slice{lower};
+  rocksdb::Slice upper_slice{upper};
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  pb::ChatMessage m;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return status::error("storage: corrupt message");
+    if (m.kind() == pb::MESSAGE && !m.recalled() && m.sender() != user)
+      ++*out;
+  }
+  return status::from(it->status());
+}
+
+status store::get_dedup(std::string_view conv, std::string_view sender,
+                        std::string_view client_msg_id, pb::DedupEntry* out,
+                        bool* found) const {
+  std::string value;
+  if (auto s = get(column::dedup, dedup_key(conv, sender, client_msg_id), &value, found);
+      !s.ok() || !*found)
+    return s;
+  if (!out->ParseFromString(value))
+    return status::error("storage: corrupt dedup entry");
+  if (out->expires() != 0 && out->expires() < now_ms())
+    *found = false;
+  return {};
+}
+
+status store::load_inbox(std::string_view user,
+                         std::vector<std::pair<std::string, pb::InboxEntry>>* out) const {
+  out->clear();
+  auto lower = inbox_prefix(user);
+  auto upper = lower;
+  upper.back() = '\1';
+  rocksdb::Slice lower_slice{lower};
+  rocksdb::Slice upper_slice{upper};
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(ro, cfs_[static_cast<int>(column::inbox)])};
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto& [conv, entry] = out->emplace_back();
+    conv = std::string{conversation_of_inbox_key({it->key().data(), it->key().size()})};
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return status::error("storage: corrupt inbox entry");
+  }
+  return status::from(it->status());
+}
+
+status store::get_user(std::string_view user, pb::UserRecord* out, bool* found) const {
+  std::string value;
+  if (auto s = get(column::users, user, &value, found); !s.ok() || !*found)
+    return s;
+  if (!out->ParseFromString(value))
+    return status::error("storage: corrupt user record");
+  return {};
+}
+
+status store::apply(const std::vector<write_op>* const* batches, size_t count, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (size_t i = 0; i < count; ++i)
+    for (const auto& op : *batches[i]) {
+      auto* cf = cfs_[static_cast<int>(op.cf)];
+      auto s = op.erase ? wb.Delete(cf, op.key) : wb.Put(cf, op.key, op.value);
+      if (!s.ok())
+        return status::from(s);
+    }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return status::from(db_->Write(wo, &wb));
+}
+
+status store::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return status::from(db_->Flush(fo, cfs_));
+}
+
+} // namespace chorus::storage

@@ -1,0 +1,89 @@
+#include "storage/writer.hpp"
+
+#include <chrono>
+
+namespace chorus::storage {
+
+writer::writer(store& db, writer_options opts) : db_(db), opts_(opts) {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+writer::~writer() {
+  stop();
+}
+
+void writer::submit(write_batch batch, callback done) {
+  status refused;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_)
+      refused = status::error("storage: writer stopped");
+    else if (!broken_.ok())
+      refused = broken_;
+    else
+      queue_.push_back(pending{std::move(batch), std::move(done)});
+  }
+  if (!refused.ok()) {
+    if (done)
+      done(refused);
+    return;
+  }
+  cv_.notify_one();
+}
+
+void writer::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void writer::run() {
+  std::vector<pending> group;
+  std::vector<const std::vector<write_op>*> ops;
+  for (;;) {
+    status broken;
+    {
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return; // stopping, and everything queued is written
+      if (queue_.size() <= opts_.max_group) {
+        group.swap(queue_);
+      } else {
+        auto first = queue_.begin();
+        auto last = first + static_cast<std::ptrdiff_t>(opts_.max_group);
+        group.assign(std::make_move_iterator(first), std::make_move_iterator(last));
+        queue_.erase(first, last);
+      }
+      broken = broken_;
+    }
+    ops.clear();
+    for (auto& p : group)
+      ops.push_back(&p.batch.ops());
+    auto start = std::chrono::steady_clock::now();
+    // Batches queued before a failure are refused too: writing them could leave
+    // a gap behind the lost ones.
+    auto result = broken.ok() ? db_.apply(ops.data(), ops.size(), opts_.sync) : broken;
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    stats_.write_micros +=
+      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    stats_.groups += 1;
+    stats_.batches += group.size();
+    if (!result.ok() && broken.ok()) {
+      stats_.failures += 1;
+      healthy_ = false;
+      std::lock_guard<std::mutex> guard{mtx_};
+      broken_ = result;
+    }
+    for (auto& p : group)
+      if (p.done)
+        p.done(result);
+    group.clear();
+  }
+}
+
+} // namespace chorus::storage

@@ -64,8 +64,7 @@ bool take_token(connection_state& st, uint32_t rate) {
 class dispatcher {
 public:
   dispatcher(self_ptr self, context_ptr ctx, caf::actor router)
-    : self_(self), ctx_(std::move(ctx)), router_(std::move(router)) {
-  }
+    : self_(self), ctx_(std::move(ctx)), router_(std::move(router)) {}
 
   void handle(pb::Frame& f);
 
@@ -96,28 +95,28 @@ private:
       auto info = describe(err);
       self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
     };
-    auto handle = self_->request(router_, ctx_->settings.request_timeout, route, key,
-                                 std::move(inner));
+    auto handle =
+        self_->request(router_, ctx_->settings.request_timeout, route, key, std::move(inner));
     if constexpr (std::is_void_v<T>) {
       handle.then(
-        [self, req_id, type, fill]() {
-          pb::Frame f;
-          f.set_type(type);
-          f.set_req_id(req_id);
-          fill(f);
-          self->state.sink->send_reply(f);
-        },
-        on_error);
+          [self, req_id, type, fill]() {
+            pb::Frame f;
+            f.set_type(type);
+            f.set_req_id(req_id);
+            fill(f);
+            self->state.sink->send_reply(f);
+          },
+          on_error);
     } else {
       handle.then(
-        [self, req_id, type, fill](T& x) {
-          pb::Frame f;
-          f.set_type(type);
-          f.set_req_id(req_id);
-          fill(f, x);
-          self->state.sink->send_reply(f);
-        },
-        on_error);
+          [self, req_id, type, fill](T& x) {
+            pb::Frame f;
+            f.set_type(type);
+            f.set_req_id(req_id);
+            fill(f, x);
+            self->state.sink->send_reply(f);
+          },
+          on_error);
     }
   }
 
@@ -140,7 +139,7 @@ private:
       return true;
     fail(f.req_id(), errc::rate_limited,
          "at most " + std::to_string(ctx_->settings.sends_per_second) +
-           " sends per second per connection");
+             " sends per second per connection");
     return false;
   }
 
@@ -196,11 +195,9 @@ void dispatcher::group_create(pb::Frame& f) {
   for (const auto& m : req.members())
     if (!net::valid_user_id(m))
       return fail(f.req_id(), errc::bad_request, "members must be valid user ids");
-  ask<pb::GroupCreateOk>(conv_atom::value, "g:" + req.group_id(),
-                         caf::make_message(create_atom::value, user, req), f,
-                         [](pb::Frame& out, pb::GroupCreateOk& x) {
-                           *out.mutable_group_create_ok() = std::move(x);
-                         });
+  ask<pb::GroupCreateOk>(
+      conv_atom::value, "g:" + req.group_id(), caf::make_message(create_atom::value, user, req), f,
+      [](pb::Frame& out, pb::GroupCreateOk& x) { *out.mutable_group_create_ok() = std::move(x); });
 }
 
 void dispatcher::members(pb::Frame& f, bool add) {
@@ -251,7 +248,7 @@ void dispatcher::handle(pb::Frame& f) {
       return;
     net::content_info info;
     if (auto err =
-          net::inspect_content(f.edit().content(), ctx_->settings.max_content_bytes, &info))
+            net::inspect_content(f.edit().content(), ctx_->settings.max_content_bytes, &info))
       return fail(f.req_id(), err->code, err->message);
     if (!rate_ok(f))
       return;
@@ -273,15 +270,13 @@ void dispatcher::handle(pb::Frame& f) {
   } else if (type == "history") {
     if (!conversation_of(f, f.history().conversation_id(), &conv))
       return;
-    ask<pb::HistoryOk>(conv_atom::value, conv,
-                       caf::make_message(history_atom::value, user, f.history()), f,
-                       [](pb::Frame& out, pb::HistoryOk& x) {
-                         *out.mutable_history_ok() = std::move(x);
-                       });
+    ask<pb::HistoryOk>(
+        conv_atom::value, conv, caf::make_message(history_atom::value, user, f.history()), f,
+        [](pb::Frame& out, pb::HistoryOk& x) { *out.mutable_history_ok() = std::move(x); });
   } else if (type == "conversations.list") {
     auto& cfg = ctx_->settings;
-    uint32_t limit = f.conversations_list().has_limit() ? f.conversations_list().limit()
-                                                        : cfg.list_limit_max;
+    uint32_t limit =
+        f.conversations_list().has_limit() ? f.conversations_list().limit() : cfg.list_limit_max;
     if (limit == 0 || limit > cfg.list_limit_max)
       return fail(f.req_id(), errc::bad_request,
                   "limit must be between 1 and " + std::to_string(cfg.list_limit_max));
@@ -318,22 +313,23 @@ void dispatcher::handle(pb::Frame& f) {
     auto self = self_;
     auto ctx = ctx_;
     for (int i = 0; i < ids.size(); ++i) {
-      self_->request(router_, ctx_->settings.request_timeout, user_atom::value, ids[i],
-                     caf::make_message(presence_atom::value))
-        .then(
-          [self, out, remaining, i](pb::Presence& p) {
-            *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
-            if (--*remaining == 0)
-              self->state.sink->send_reply(*out);
-          },
-          [self, ctx, out, failed](caf::error& err) {
-            if (*failed)
-              return;
-            *failed = true;
-            auto info = describe(err);
-            self->state.sink->send_reply(
-              error_frame(ctx, out->req_id(), info.code, info.message));
-          });
+      self_
+          ->request(router_, ctx_->settings.request_timeout, user_atom::value, ids[i],
+                    caf::make_message(presence_atom::value))
+          .then(
+              [self, out, remaining, i](pb::Presence& p) {
+                *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
+                if (--*remaining == 0)
+                  self->state.sink->send_reply(*out);
+              },
+              [self, ctx, out, failed](caf::error& err) {
+                if (*failed)
+                  return;
+                *failed = true;
+                auto info = describe(err);
+                self->state.sink->send_reply(
+                    error_frame(ctx, out->req_id(), info.code, info.message));
+              });
     }
   } else if (type == "auth") {
     fail(f.req_id(), errc::conflict, "this connection is already authenticated");
@@ -361,65 +357,65 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, ca
     self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);
   auto d = std::make_shared<dispatcher>(self, ctx, router);
   return {
-    [self, ctx, router, d](request_atom, pb::Frame& f) {
-      auto& st = self->state;
-      if (st.authed)
-        return d->handle(f);
-      if (f.type() != "auth") {
-        st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
-                                        "the first frame must be auth"));
-        return;
-      }
-      const auto& a = f.auth();
-      if (!net::valid_user_id(a.user_id())) {
-        st.sink->send_reply(error_frame(ctx, f.req_id(), errc::bad_request,
-                                        "user_id must be 1-64 characters of [A-Za-z0-9_.@-]"));
-        return;
-      }
-      if (!ctx->settings.dev_mode) {
-        auto who = node::verify_token(ctx->settings.secret, a.token(), now_ms() / 1000);
-        if (!who || *who != a.user_id()) {
-          st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
-                                          "invalid or expired token for this user_id"));
+      [self, ctx, router, d](request_atom, pb::Frame& f) {
+        auto& st = self->state;
+        if (st.authed)
+          return d->handle(f);
+        if (f.type() != "auth") {
+          st.sink->send_reply(
+              error_frame(ctx, f.req_id(), errc::unauthenticated, "the first frame must be auth"));
           return;
         }
-      }
-      st.authed = true; // further frames queue behind the attach below
-      st.user = a.user_id();
-      st.session_id = new_session_id();
-      auto req_id = f.req_id();
-      self->request(router, ctx->settings.request_timeout, user_atom::value, st.user,
-                    caf::make_message(attach_atom::value, caf::actor_cast<caf::actor>(self)))
-        .then(
-          [self, req_id]() {
-            pb::Frame ok;
-            ok.set_type("auth.ok");
-            ok.set_req_id(req_id);
-            auto* p = ok.mutable_auth_ok();
-            p->set_user_id(self->state.user);
-            p->set_session_id(self->state.session_id);
-            p->set_server_time(now_ms());
-            self->state.sink->send_reply(ok);
-          },
-          [self, ctx, req_id](caf::error& err) {
-            self->state.authed = false;
-            auto info = describe(err);
-            self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
-          });
-    },
-    [self, d](http_atom, const std::string& user, pb::Frame& f) {
-      self->state.authed = true;
-      self->state.user = user;
-      d->handle(f);
-    },
-    [self](push_atom, const push_ptr& p) { self->state.sink->send_push(p); },
-    [self](closed_atom) { self->quit(); },
-    [self](tick_atom) {
-      if (!self->state.authed) {
-        self->state.sink->close("authentication timeout");
-        self->quit();
-      }
-    },
+        const auto& a = f.auth();
+        if (!net::valid_user_id(a.user_id())) {
+          st.sink->send_reply(error_frame(ctx, f.req_id(), errc::bad_request,
+                                          "user_id must be 1-64 characters of [A-Za-z0-9_.@-]"));
+          return;
+        }
+        if (!ctx->settings.dev_mode) {
+          auto who = node::verify_token(ctx->settings.secret, a.token(), now_ms() / 1000);
+          if (!who || *who != a.user_id()) {
+            st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
+                                            "invalid or expired token for this user_id"));
+            return;
+          }
+        }
+        st.authed = true; // further frames queue behind the attach below
+        st.user = a.user_id();
+        st.session_id = new_session_id();
+        auto req_id = f.req_id();
+        self->request(router, ctx->settings.request_timeout, user_atom::value, st.user,
+                      caf::make_message(attach_atom::value, caf::actor_cast<caf::actor>(self)))
+            .then(
+                [self, req_id]() {
+                  pb::Frame ok;
+                  ok.set_type("auth.ok");
+                  ok.set_req_id(req_id);
+                  auto* p = ok.mutable_auth_ok();
+                  p->set_user_id(self->state.user);
+                  p->set_session_id(self->state.session_id);
+                  p->set_server_time(now_ms());
+                  self->state.sink->send_reply(ok);
+                },
+                [self, ctx, req_id](caf::error& err) {
+                  self->state.authed = false;
+                  auto info = describe(err);
+                  self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+                });
+      },
+      [self, d](http_atom, const std::string& user, pb::Frame& f) {
+        self->state.authed = true;
+        self->state.user = user;
+        d->handle(f);
+      },
+      [self](push_atom, const push_ptr& p) { self->state.sink->send_push(p); },
+      [self](closed_atom) { self->quit(); },
+      [self](tick_atom) {
+        if (!self->state.authed) {
+          self->state.sink->close("authentication timeout");
+          self->quit();
+        }
+      },
   };
 }
 

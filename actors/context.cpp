@@ -7,8 +7,7 @@
 namespace chorus {
 
 id_generator::id_generator(const std::string& node_id)
-  : node_bits_(static_cast<uint32_t>(cluster::placement::hash(node_id) & 0xffff)) {
-}
+  : node_bits_(static_cast<uint32_t>(cluster::placement::hash(node_id) & 0xffff)) {}
 
 std::string id_generator::next() {
   // Milliseconds in the high bits and a counter in the low 16, never repeating

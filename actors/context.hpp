@@ -19,13 +19,13 @@ namespace chorus {
 /// Settings the actors read; filled from node.conf by node/config.cpp.
 struct actor_settings {
   std::string node_id = "n1";
-  std::string secret;                     ///< HMAC key for auth tokens
-  bool dev_mode = false;                  ///< accept any token (logged loudly)
+  std::string secret;    ///< HMAC key for auth tokens
+  bool dev_mode = false; ///< accept any token (logged loudly)
   caf::timespan idle_timeout = std::chrono::seconds{60};
   caf::timespan request_timeout = std::chrono::seconds{10};
   caf::timespan auth_timeout = std::chrono::seconds{10};
   size_t max_content_bytes = 64 * 1024;
-  uint32_t sends_per_second = 50;         ///< per connection, burst twice that; 0 = off
+  uint32_t sends_per_second = 50; ///< per connection, burst twice that; 0 = off
   uint32_t history_limit_default = 50;
   uint32_t history_limit_max = 500;
   uint32_t sync_limit_default = 100;
@@ -33,7 +33,7 @@ struct actor_settings {
   uint32_t list_limit_max = 1000;
   uint32_t max_group_members = 10000;
   int64_t dedup_ttl_ms = 7 * 24 * 3600 * 1000LL;
-  size_t dedup_cache = 4096;              ///< recent client_msg_ids kept per conversation
+  size_t dedup_cache = 4096; ///< recent client_msg_ids kept per conversation
 };
 
 /// Message ids: unique across the cluster, roughly time-ordered.

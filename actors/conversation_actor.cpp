@@ -66,8 +66,8 @@ void load(conversation_state& st, const context_ptr& ctx) {
 
 /// Sends a push to every member's active user actor. `origin` (a connection)
 /// does not get it; neither does `skip_user`'s any device if given.
-void fan_out(self_ptr self, const caf::actor& router, const push_ptr& p,
-             const caf::actor& origin, const std::string* skip_user = nullptr) {
+void fan_out(self_ptr self, const caf::actor& router, const push_ptr& p, const caf::actor& origin,
+             const std::string* skip_user = nullptr) {
   for (const auto& m : self->state.members) {
     if (skip_user != nullptr && m == *skip_user)
       continue;
@@ -75,8 +75,8 @@ void fan_out(self_ptr self, const caf::actor& router, const push_ptr& p,
   }
 }
 
-void notify_members(self_ptr self, const caf::actor& router,
-                    const std::vector<std::string>& users, bool joined) {
+void notify_members(self_ptr self, const caf::actor& router, const std::vector<std::string>& users,
+                    bool joined) {
   for (const auto& u : users) {
     auto inner = joined ? caf::make_message(joined_atom::value, self->state.id)
                         : caf::make_message(left_atom::value, self->state.id);
@@ -125,8 +125,8 @@ caf::expected<pb::ChatMessage> load_target(conversation_state& st, const context
   if (auto s = ctx->db->get_message(st.id, seq, &m, &found); !s.ok())
     return storage_failure(s);
   if (!found)
-    return make_error(errc::conflict, "message " + std::to_string(seq) +
-                                        " is still being stored; retry");
+    return make_error(errc::conflict,
+                      "message " + std::to_string(seq) + " is still being stored; retry");
   return m;
 }
 
@@ -154,8 +154,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
   };
 
   // Appends an edit or recall event and rewrites its target.
-  auto change = [self, ctx, router](const std::string& user, uint64_t target_seq,
-                                    bool recall, const std::string& content,
+  auto change = [self, ctx, router](const std::string& user, uint64_t target_seq, bool recall,
+                                    const std::string& content,
                                     const caf::actor& origin) -> caf::result<pb::EventOk> {
     auto& st = self->state;
     auto target = load_target(st, ctx, target_seq);
@@ -163,7 +163,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
       return target.error();
     if (target->kind() != pb::MESSAGE)
       return make_error(errc::bad_request, "seq " + std::to_string(target_seq) +
-                                             " is an edit or recall event, not a message");
+                                               " is an edit or recall event, not a message");
     if (target->sender() != user)
       return make_error(errc::forbidden, "only the author can change a message");
     if (target->recalled())
@@ -190,27 +190,27 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
     st.changed_targets[target_seq] = {event.seq(), *target};
     auto rp = self->make_response_promise();
     submit_write(
-      self, ctx, std::move(batch),
-      [self, ctx, router, rp, origin, event = std::move(event), target_seq]() mutable {
-        auto& st = self->state;
-        if (auto i = st.changed_targets.find(target_seq);
-            i != st.changed_targets.end() && i->second.first == event.seq())
-          st.changed_targets.erase(i); // no later change of it in flight
-        ctx->metrics->messages_stored += 1;
-        pb::EventOk ok;
-        ok.set_seq(event.seq());
-        rp.deliver(std::move(ok));
-        auto p = make_push(event.kind() == pb::RECALL ? "message.recalled" : "message.edited",
-                           [&](pb::Frame& f) {
-                             auto* c = f.mutable_changed();
-                             c->set_conversation_id(event.conversation_id());
-                             c->set_seq(event.seq());
-                             c->set_target_seq(event.target_seq());
-                             c->set_content(event.content());
-                           });
-        fan_out(self, router, p, origin);
-      },
-      [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
+        self, ctx, std::move(batch),
+        [self, ctx, router, rp, origin, event = std::move(event), target_seq]() mutable {
+          auto& st = self->state;
+          if (auto i = st.changed_targets.find(target_seq);
+              i != st.changed_targets.end() && i->second.first == event.seq())
+            st.changed_targets.erase(i); // no later change of it in flight
+          ctx->metrics->messages_stored += 1;
+          pb::EventOk ok;
+          ok.set_seq(event.seq());
+          rp.deliver(std::move(ok));
+          auto p = make_push(event.kind() == pb::RECALL ? "message.recalled" : "message.edited",
+                             [&](pb::Frame& f) {
+                               auto* c = f.mutable_changed();
+                               c->set_conversation_id(event.conversation_id());
+                               c->set_seq(event.seq());
+                               c->set_target_seq(event.target_seq());
+                               c->set_content(event.content());
+                             });
+          fan_out(self, router, p, origin);
+        },
+        [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
     return rp;
   };
 
@@ -228,8 +228,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                   members.end());
     if (members.size() > ctx->settings.max_group_members)
       return make_error(errc::too_large, "a group has at most " +
-                                           std::to_string(ctx->settings.max_group_members) +
-                                           " members");
+                                             std::to_string(ctx->settings.max_group_members) +
+                                             " members");
     set_members(st, std::move(members));
     if (!st.members.empty() && !st.is_member(st.record.owner()))
       st.record.set_owner(st.members.front()); // the owner left: the next member owns it
@@ -241,286 +241,288 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
       batch.erase_inbox(u, st.id);
     auto rp = self->make_response_promise();
     submit_write(
-      self, ctx, std::move(batch),
-      [self, router, rp, joined = std::move(joined), left = std::move(left)]() mutable {
-        notify_members(self, router, joined, true);
-        notify_members(self, router, left, false);
-        rp.deliver(caf::unit);
-      },
-      [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
+        self, ctx, std::move(batch),
+        [self, router, rp, joined = std::move(joined), left = std::move(left)]() mutable {
+          notify_members(self, router, joined, true);
+          notify_members(self, router, left, false);
+          rp.deliver(caf::unit);
+        },
+        [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
     return rp;
   };
 
   return {
-    [self, ctx, router, check](send_atom, const std::string& user, pb::Send& req,
-                               uint64_t quote_seq,
-                               const caf::actor& origin) -> caf::result<pb::SendOk> {
-      if (auto err = check(user))
-        return err;
-      auto& st = self->state;
-      auto key = user;
-      key.push_back('\0');
-      key += req.client_msg_id();
-      if (auto i = st.recent.find(key); i != st.recent.end()) {
-        if (i->second.durable)
-          return i->second.reply;
+      [self, ctx, router, check](send_atom, const std::string& user, pb::Send& req,
+                                 uint64_t quote_seq,
+                                 const caf::actor& origin) -> caf::result<pb::SendOk> {
+        if (auto err = check(user))
+          return err;
+        auto& st = self->state;
+        auto key = user;
+        key.push_back('\0');
+        key += req.client_msg_id();
+        if (auto i = st.recent.find(key); i != st.recent.end()) {
+          if (i->second.durable)
+            return i->second.reply;
+          auto rp = self->make_response_promise();
+          i->second.waiters.push_back(rp);
+          return rp;
+        }
+        pb::DedupEntry seen;
+        bool found = false;
+        if (auto s = ctx->db->get_dedup(st.id, user, req.client_msg_id(), &seen, &found); !s.ok())
+          return storage_failure(s);
+        if (found) {
+          pb::SendOk ok;
+          ok.set_client_msg_id(req.client_msg_id());
+          ok.set_conversation_id(st.id);
+          ok.set_seq(seen.seq());
+          ok.set_message_id(seen.message_id());
+          ok.set_timestamp(seen.timestamp());
+          remember(st, ctx, key, ok, true);
+          return ok;
+        }
+        if (quote_seq > st.last_seq)
+          return make_error(errc::bad_request,
+                            "quote_message_seq " + std::to_string(quote_seq) + " does not exist");
+        pb::ChatMessage m;
+        m.set_conversation_id(st.id);
+        m.set_seq(++st.last_seq);
+        m.set_message_id(ctx->ids->next());
+        m.set_sender(user);
+        m.set_client_msg_id(req.client_msg_id());
+        m.set_msg_type(req.msg_type());
+        m.set_content(std::move(*req.mutable_content()));
+        m.set_timestamp(now_ms());
+        storage::write_batch batch;
+        batch.put_message(m);
+        pb::DedupEntry dedup;
+        dedup.set_seq(m.seq());
+        dedup.set_message_id(m.message_id());
+        dedup.set_timestamp(m.timestamp());
+        dedup.set_expires(m.timestamp() + ctx->settings.dedup_ttl_ms);
+        batch.put_dedup(st.id, user, m.client_msg_id(), dedup);
+        std::vector<std::string> created_for;
+        if (!st.exists) { // first message of a direct conversation
+          st.exists = true;
+          st.record.set_type(pb::DIRECT);
+          st.record.set_created(m.timestamp());
+          st.record.set_epoch(random_epoch());
+          for (const auto& u : st.members)
+            st.record.add_members(u);
+          batch.put_conversation(st.id, st.record);
+          for (const auto& u : st.members)
+            batch.put_inbox(u, st.id, pb::InboxEntry{});
+          created_for = st.members;
+        }
         auto rp = self->make_response_promise();
-        i->second.waiters.push_back(rp);
+        remember(st, ctx, key, reply_of(m), false);
+        submit_write(
+            self, ctx, std::move(batch),
+            [self, ctx, router, rp, origin, key, m = std::move(m),
+             created_for = std::move(created_for)]() mutable {
+              auto& st = self->state;
+              ctx->metrics->messages_stored += 1;
+              auto reply = reply_of(m);
+              if (auto i = st.recent.find(key); i != st.recent.end()) {
+                i->second.durable = true;
+                for (auto& w : i->second.waiters)
+                  w.deliver(reply);
+                i->second.waiters.clear();
+              }
+              rp.deliver(std::move(reply));
+              notify_members(self, router, created_for, true);
+              auto p = make_push("message.new",
+                                 [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
+              fan_out(self, router, p, origin);
+            },
+            [self, rp, key](const std::string& what) mutable {
+              auto err = make_error(errc::internal, what);
+              auto& st = self->state;
+              if (auto i = st.recent.find(key); i != st.recent.end()) {
+                for (auto& w : i->second.waiters)
+                  w.deliver(err);
+                st.recent.erase(i);
+              }
+              rp.deliver(err);
+            });
         return rp;
-      }
-      pb::DedupEntry seen;
-      bool found = false;
-      if (auto s = ctx->db->get_dedup(st.id, user, req.client_msg_id(), &seen, &found); !s.ok())
-        return storage_failure(s);
-      if (found) {
-        pb::SendOk ok;
-        ok.set_client_msg_id(req.client_msg_id());
-        ok.set_conversation_id(st.id);
-        ok.set_seq(seen.seq());
-        ok.set_message_id(seen.message_id());
-        ok.set_timestamp(seen.timestamp());
-        remember(st, ctx, key, ok, true);
+      },
+      [check, change](edit_atom, const std::string& user, const pb::Edit& req,
+                      const caf::actor& origin) -> caf::result<pb::EventOk> {
+        if (auto err = check(user))
+          return err;
+        return change(user, req.seq(), false, req.content(), origin);
+      },
+      [check, change](recall_atom, const std::string& user, const pb::Recall& req,
+                      const caf::actor& origin) -> caf::result<pb::EventOk> {
+        if (auto err = check(user))
+          return err;
+        return change(user, req.seq(), true, {}, origin);
+      },
+      [self, ctx, check](history_atom, const std::string& user,
+                         const pb::History& q) -> caf::result<pb::HistoryOk> {
+        if (auto err = check(user))
+          return err;
+        auto& cfg = ctx->settings;
+        storage::range_query rq;
+        rq.limit = q.has_limit() ? q.limit() : cfg.history_limit_default;
+        if (rq.limit == 0 || rq.limit > cfg.history_limit_max)
+          return make_error(errc::bad_request,
+                            "limit must be between 1 and " + std::to_string(cfg.history_limit_max));
+        rq.after_seq = q.has_after_seq() ? q.after_seq() : 0;
+        rq.before_seq = q.has_before_seq() ? q.before_seq() : 0;
+        rq.newest_first = !q.has_after_seq();
+        if (q.has_before_seq() && q.before_seq() <= rq.after_seq + 1) {
+          return pb::HistoryOk{}; // an empty range
+        }
+        pb::HistoryOk ok;
+        std::vector<pb::ChatMessage> messages;
+        bool has_more = false;
+        if (auto s = ctx->db->read_messages(self->state.id, rq, &messages, &has_more); !s.ok())
+          return storage_failure(s);
+        for (auto& m : messages)
+          *ok.add_messages() = std::move(m);
+        ok.set_has_more(has_more);
         return ok;
-      }
-      if (quote_seq > st.last_seq)
-        return make_error(errc::bad_request,
-                          "quote_message_seq " + std::to_string(quote_seq) + " does not exist");
-      pb::ChatMessage m;
-      m.set_conversation_id(st.id);
-      m.set_seq(++st.last_seq);
-      m.set_message_id(ctx->ids->next());
-      m.set_sender(user);
-      m.set_client_msg_id(req.client_msg_id());
-      m.set_msg_type(req.msg_type());
-      m.set_content(std::move(*req.mutable_content()));
-      m.set_timestamp(now_ms());
-      storage::write_batch batch;
-      batch.put_message(m);
-      pb::DedupEntry dedup;
-      dedup.set_seq(m.seq());
-      dedup.set_message_id(m.message_id());
-      dedup.set_timestamp(m.timestamp());
-      dedup.set_expires(m.timestamp() + ctx->settings.dedup_ttl_ms);
-      batch.put_dedup(st.id, user, m.client_msg_id(), dedup);
-      std::vector<std::string> created_for;
-      if (!st.exists) { // first message of a direct conversation
+      },
+      [self, router, check](typing_atom, const std::string& user,
+                            const caf::actor& origin) -> caf::result<void> {
+        if (auto err = check(user))
+          return err;
+        auto p = make_push("typing", [&](pb::Frame& f) {
+          f.mutable_typing_push()->set_conversation_id(self->state.id);
+          f.mutable_typing_push()->set_user_id(user);
+        });
+        fan_out(self, router, p, origin, &user);
+        return caf::unit;
+      },
+      [self, ctx, router, check](read_atom, const std::string& user, uint64_t read_seq,
+                                 const caf::actor& origin) -> caf::result<void> {
+        if (auto err = check(user))
+          return err;
+        auto& st = self->state;
+        if (read_seq > st.last_seq)
+          return make_error(errc::bad_request, "read_seq " + std::to_string(read_seq) +
+                                                   " is beyond last_seq " +
+                                                   std::to_string(st.last_seq));
+        auto rp = self->make_response_promise();
+        st.waiting_replies += 1;
+        self->request(router, ctx->settings.request_timeout, user_atom::value, user,
+                      caf::make_message(set_read_atom::value, st.id, read_seq))
+            .then(
+                [self, router, rp, user, read_seq, origin](bool advanced) mutable {
+                  self->state.waiting_replies -= 1;
+                  rp.deliver(caf::unit);
+                  if (!advanced)
+                    return;
+                  auto p = make_push("receipt.read", [&](pb::Frame& f) {
+                    auto* r = f.mutable_receipt();
+                    r->set_conversation_id(self->state.id);
+                    r->set_user_id(user);
+                    r->set_read_seq(read_seq);
+                  });
+                  fan_out(self, router, p, origin);
+                },
+                [self, rp](caf::error& err) mutable {
+                  self->state.waiting_replies -= 1;
+                  rp.deliver(std::move(err));
+                });
+        return rp;
+      },
+      [self, ctx, router](create_atom, const std::string& user,
+                          const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
+        auto& st = self->state;
+        st.clock.touch();
+        if (st.broken)
+          return make_error(errc::internal, "conversation storage failed");
+        if (!st.is_group)
+          return make_error(errc::bad_request, "not a group id: " + st.id);
+        if (st.exists)
+          return make_error(errc::conflict, "group " + st.id + " exists");
+        std::vector<std::string> members{req.members().begin(), req.members().end()};
+        members.push_back(user);
+        std::sort(members.begin(), members.end());
+        members.erase(std::unique(members.begin(), members.end()), members.end());
+        if (members.size() > ctx->settings.max_group_members)
+          return make_error(errc::too_large, "a group has at most " +
+                                                 std::to_string(ctx->settings.max_group_members) +
+                                                 " members");
         st.exists = true;
-        st.record.set_type(pb::DIRECT);
-        st.record.set_created(m.timestamp());
+        st.record.set_type(pb::GROUP);
+        st.record.set_created(now_ms());
+        st.record.set_title(req.title());
+        st.record.set_owner(user);
         st.record.set_epoch(random_epoch());
-        for (const auto& u : st.members)
-          st.record.add_members(u);
+        set_members(st, members);
+        storage::write_batch batch;
         batch.put_conversation(st.id, st.record);
         for (const auto& u : st.members)
           batch.put_inbox(u, st.id, pb::InboxEntry{});
-        created_for = st.members;
-      }
-      auto rp = self->make_response_promise();
-      remember(st, ctx, key, reply_of(m), false);
-      submit_write(
-        self, ctx, std::move(batch),
-        [self, ctx, router, rp, origin, key, m = std::move(m),
-         created_for = std::move(created_for)]() mutable {
-          auto& st = self->state;
-          ctx->metrics->messages_stored += 1;
-          auto reply = reply_of(m);
-          if (auto i = st.recent.find(key); i != st.recent.end()) {
-            i->second.durable = true;
-            for (auto& w : i->second.waiters)
-              w.deliver(reply);
-            i->second.waiters.clear();
-          }
-          rp.deliver(std::move(reply));
-          notify_members(self, router, created_for, true);
-          auto p = make_push("message.new", [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
-          fan_out(self, router, p, origin);
-        },
-        [self, rp, key](const std::string& what) mutable {
-          auto err = make_error(errc::internal, what);
-          auto& st = self->state;
-          if (auto i = st.recent.find(key); i != st.recent.end()) {
-            for (auto& w : i->second.waiters)
-              w.deliver(err);
-            st.recent.erase(i);
-          }
-          rp.deliver(err);
-        });
-      return rp;
-    },
-    [check, change](edit_atom, const std::string& user, const pb::Edit& req,
-                    const caf::actor& origin) -> caf::result<pb::EventOk> {
-      if (auto err = check(user))
-        return err;
-      return change(user, req.seq(), false, req.content(), origin);
-    },
-    [check, change](recall_atom, const std::string& user, const pb::Recall& req,
-                    const caf::actor& origin) -> caf::result<pb::EventOk> {
-      if (auto err = check(user))
-        return err;
-      return change(user, req.seq(), true, {}, origin);
-    },
-    [self, ctx, check](history_atom, const std::string& user,
-                       const pb::History& q) -> caf::result<pb::HistoryOk> {
-      if (auto err = check(user))
-        return err;
-      auto& cfg = ctx->settings;
-      storage::range_query rq;
-      rq.limit = q.has_limit() ? q.limit() : cfg.history_limit_default;
-      if (rq.limit == 0 || rq.limit > cfg.history_limit_max)
-        return make_error(errc::bad_request, "limit must be between 1 and " +
-                                               std::to_string(cfg.history_limit_max));
-      rq.after_seq = q.has_after_seq() ? q.after_seq() : 0;
-      rq.before_seq = q.has_before_seq() ? q.before_seq() : 0;
-      rq.newest_first = !q.has_after_seq();
-      if (q.has_before_seq() && q.before_seq() <= rq.after_seq + 1) {
-        return pb::HistoryOk{}; // an empty range
-      }
-      pb::HistoryOk ok;
-      std::vector<pb::ChatMessage> messages;
-      bool has_more = false;
-      if (auto s = ctx->db->read_messages(self->state.id, rq, &messages, &has_more); !s.ok())
-        return storage_failure(s);
-      for (auto& m : messages)
-        *ok.add_messages() = std::move(m);
-      ok.set_has_more(has_more);
-      return ok;
-    },
-    [self, router, check](typing_atom, const std::string& user,
-                          const caf::actor& origin) -> caf::result<void> {
-      if (auto err = check(user))
-        return err;
-      auto p = make_push("typing", [&](pb::Frame& f) {
-        f.mutable_typing_push()->set_conversation_id(self->state.id);
-        f.mutable_typing_push()->set_user_id(user);
-      });
-      fan_out(self, router, p, origin, &user);
-      return caf::unit;
-    },
-    [self, ctx, router, check](read_atom, const std::string& user, uint64_t read_seq,
-                               const caf::actor& origin) -> caf::result<void> {
-      if (auto err = check(user))
-        return err;
-      auto& st = self->state;
-      if (read_seq > st.last_seq)
-        return make_error(errc::bad_request, "read_seq " + std::to_string(read_seq) +
-                                               " is beyond last_seq " +
-                                               std::to_string(st.last_seq));
-      auto rp = self->make_response_promise();
-      st.waiting_replies += 1;
-      self
-        ->request(router, ctx->settings.request_timeout, user_atom::value, user,
-                  caf::make_message(set_read_atom::value, st.id, read_seq))
-        .then(
-          [self, router, rp, user, read_seq, origin](bool advanced) mutable {
-            self->state.waiting_replies -= 1;
-            rp.deliver(caf::unit);
-            if (!advanced)
-              return;
-            auto p = make_push("receipt.read", [&](pb::Frame& f) {
-              auto* r = f.mutable_receipt();
-              r->set_conversation_id(self->state.id);
-              r->set_user_id(user);
-              r->set_read_seq(read_seq);
+        auto rp = self->make_response_promise();
+        submit_write(
+            self, ctx, std::move(batch),
+            [self, router, rp, members = std::move(members)]() mutable {
+              notify_members(self, router, members, true);
+              pb::GroupCreateOk ok;
+              ok.set_conversation_id(self->state.id);
+              rp.deliver(std::move(ok));
+            },
+            [rp](const std::string& what) mutable {
+              rp.deliver(make_error(errc::internal, what));
             });
-            fan_out(self, router, p, origin);
-          },
-          [self, rp](caf::error& err) mutable {
-            self->state.waiting_replies -= 1;
-            rp.deliver(std::move(err));
-          });
-      return rp;
-    },
-    [self, ctx, router](create_atom, const std::string& user,
-                        const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
-      auto& st = self->state;
-      st.clock.touch();
-      if (st.broken)
-        return make_error(errc::internal, "conversation storage failed");
-      if (!st.is_group)
-        return make_error(errc::bad_request, "not a group id: " + st.id);
-      if (st.exists)
-        return make_error(errc::conflict, "group " + st.id + " exists");
-      std::vector<std::string> members{req.members().begin(), req.members().end()};
-      members.push_back(user);
-      std::sort(members.begin(), members.end());
-      members.erase(std::unique(members.begin(), members.end()), members.end());
-      if (members.size() > ctx->settings.max_group_members)
-        return make_error(errc::too_large, "a group has at most " +
-                                             std::to_string(ctx->settings.max_group_members) +
-                                             " members");
-      st.exists = true;
-      st.record.set_type(pb::GROUP);
-      st.record.set_created(now_ms());
-      st.record.set_title(req.title());
-      st.record.set_owner(user);
-      st.record.set_epoch(random_epoch());
-      set_members(st, members);
-      storage::write_batch batch;
-      batch.put_conversation(st.id, st.record);
-      for (const auto& u : st.members)
-        batch.put_inbox(u, st.id, pb::InboxEntry{});
-      auto rp = self->make_response_promise();
-      submit_write(
-        self, ctx, std::move(batch),
-        [self, router, rp, members = std::move(members)]() mutable {
-          notify_members(self, router, members, true);
-          pb::GroupCreateOk ok;
-          ok.set_conversation_id(self->state.id);
-          rp.deliver(std::move(ok));
-        },
-        [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
-      return rp;
-    },
-    [self, check, change_members](add_atom, const std::string& user,
-                                  const std::vector<std::string>& users) -> caf::result<void> {
-      if (auto err = check(user))
-        return err;
-      if (!self->state.is_group)
-        return make_error(errc::bad_request, "a direct conversation has no members to change");
-      std::vector<std::string> joined;
-      for (const auto& u : users)
-        if (!self->state.is_member(u) && std::find(joined.begin(), joined.end(), u) == joined.end())
-          joined.push_back(u);
-      if (joined.empty())
-        return caf::unit;
-      return change_members(std::move(joined), {});
-    },
-    [self, check, change_members](remove_atom, const std::string& user,
-                                  const std::vector<std::string>& users) -> caf::result<void> {
-      if (auto err = check(user))
-        return err;
-      auto& st = self->state;
-      if (!st.is_group)
-        return make_error(errc::bad_request, "a direct conversation has no members to change");
-      bool only_self = std::all_of(users.begin(), users.end(),
-                                   [&](const std::string& u) { return u == user; });
-      if (!only_self && st.record.owner() != user)
-        return make_error(errc::forbidden, "only the owner can remove other members");
-      std::vector<std::string> left;
-      for (const auto& u : users)
-        if (st.is_member(u) && std::find(left.begin(), left.end(), u) == left.end())
-          left.push_back(u);
-      if (left.empty())
-        return caf::unit;
-      return change_members({}, std::move(left));
-    },
-    [self, check, change_members](leave_atom, const std::string& user) -> caf::result<void> {
-      if (auto err = check(user))
-        return err;
-      if (!self->state.is_group)
-        return make_error(errc::bad_request, "cannot leave a direct conversation");
-      return change_members({}, {user});
-    },
-    [self](written_atom, uint64_t n, bool ok, const std::string& what) {
-      if (!complete_write(self, n, ok, what)) {
-        spdlog::get("actors")->error("[conv:{}] write failed: {}", self->state.id, what);
-        self->state.broken = true;
-      }
-    },
-    [self, ctx, router](tick_atom) {
-      check_idle(self, router, ctx->settings.idle_timeout,
-                 [self] { return self->state.busy(); });
-    },
+        return rp;
+      },
+      [self, check, change_members](add_atom, const std::string& user,
+                                    const std::vector<std::string>& users) -> caf::result<void> {
+        if (auto err = check(user))
+          return err;
+        if (!self->state.is_group)
+          return make_error(errc::bad_request, "a direct conversation has no members to change");
+        std::vector<std::string> joined;
+        for (const auto& u : users)
+          if (!self->state.is_member(u) &&
+              std::find(joined.begin(), joined.end(), u) == joined.end())
+            joined.push_back(u);
+        if (joined.empty())
+          return caf::unit;
+        return change_members(std::move(joined), {});
+      },
+      [self, check, change_members](remove_atom, const std::string& user,
+                                    const std::vector<std::string>& users) -> caf::result<void> {
+        if (auto err = check(user))
+          return err;
+        auto& st = self->state;
+        if (!st.is_group)
+          return make_error(errc::bad_request, "a direct conversation has no members to change");
+        bool only_self = std::all_of(users.begin(), users.end(),
+                                     [&](const std::string& u) { return u == user; });
+        if (!only_self && st.record.owner() != user)
+          return make_error(errc::forbidden, "only the owner can remove other members");
+        std::vector<std::string> left;
+        for (const auto& u : users)
+          if (st.is_member(u) && std::find(left.begin(), left.end(), u) == left.end())
+            left.push_back(u);
+        if (left.empty())
+          return caf::unit;
+        return change_members({}, std::move(left));
+      },
+      [self, check, change_members](leave_atom, const std::string& user) -> caf::result<void> {
+        if (auto err = check(user))
+          return err;
+        if (!self->state.is_group)
+          return make_error(errc::bad_request, "cannot leave a direct conversation");
+        return change_members({}, {user});
+      },
+      [self](written_atom, uint64_t n, bool ok, const std::string& what) {
+        if (!complete_write(self, n, ok, what)) {
+          spdlog::get("actors")->error("[conv:{}] write failed: {}", self->state.id, what);
+          self->state.broken = true;
+        }
+      },
+      [self, ctx, router](tick_atom) {
+        check_idle(self, router, ctx->settings.idle_timeout, [self] { return self->state.busy(); });
+      },
   };
 }
 

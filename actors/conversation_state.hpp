@@ -48,7 +48,7 @@ struct conversation_state {
 
   std::map<uint64_t, pending_write> writes; ///< by write number
   uint64_t next_write = 0;
-  size_t waiting_replies = 0;               ///< requests to other actors in flight
+  size_t waiting_replies = 0; ///< requests to other actors in flight
   entity_clock clock;
 
   bool is_member(const std::string& user) const {

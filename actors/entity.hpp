@@ -73,19 +73,20 @@ bool complete_write(Self* self, uint64_t n, bool ok, const std::string& what) {
 /// REQUIRES: self->state has an `entity_clock clock`.
 template <class Self, class Busy>
 void check_idle(Self* self, const caf::actor& router, caf::timespan idle, Busy busy) {
-  auto again = [self, idle] { self->delayed_send(self, idle / 2 + std::chrono::milliseconds{1},
-                                                 tick_atom::value); };
+  auto again = [self, idle] {
+    self->delayed_send(self, idle / 2 + std::chrono::milliseconds{1}, tick_atom::value);
+  };
   if (busy() || !self->state.clock.idle_for(idle)) {
     again();
     return;
   }
   self->request(router, caf::infinite, passivate_atom::value, self->state.clock.routed)
-    .then([self, again](bool agreed) {
-      if (agreed)
-        self->quit();
-      else
-        again();
-    });
+      .then([self, again](bool agreed) {
+        if (agreed)
+          self->quit();
+        else
+          again();
+      });
 }
 
 } // namespace chorus

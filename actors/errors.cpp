@@ -5,22 +5,6 @@
 
 namespace chorus {
 
-const char* code_name(errc x) noexcept {
-  switch (x) {
-    case errc::none: return "none";
-    case errc::bad_request: return "bad_request";
-    case errc::unauthenticated: return "unauthenticated";
-    case errc::forbidden: return "forbidden";
-    case errc::not_found: return "not_found";
-    case errc::too_large: return "too_large";
-    case errc::rate_limited: return "rate_limited";
-    case errc::conflict: return "conflict";
-    case errc::unavailable: return "unavailable";
-    case errc::internal: return "internal";
-  }
-  return "internal";
-}
-
 caf::error make_error(errc code, std::string message) {
   return caf::error{static_cast<uint8_t>(code), errc_category,
                     caf::make_message(std::move(message))};
@@ -29,22 +13,19 @@ caf::error make_error(errc code, std::string message) {
 error_info describe(const caf::error& err) {
   if (err.category() == errc_category) {
     error_info info;
-    info.code = err.code() <= static_cast<uint8_t>(errc::internal)
-                  ? static_cast<errc>(err.code())
-                  : errc::internal;
+    info.code = err.code() <= static_cast<uint8_t>(errc::internal) ? static_cast<errc>(err.code())
+                                                                   : errc::internal;
     if (err.context().match_elements<std::string>())
       info.message = err.context().get_as<std::string>(0);
     return info;
   }
   if (err.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(err.code())) {
-      case caf::sec::request_timeout:
-        return {errc::unavailable, "request timed out"};
-      case caf::sec::request_receiver_down:
-      case caf::sec::no_route_to_receiving_node:
-        return {errc::unavailable, "the owner of this entity is not reachable"};
-      default:
-        break;
+    case caf::sec::request_timeout: return {errc::unavailable, "request timed out"};
+    case caf::sec::request_receiver_down:
+    case caf::sec::no_route_to_receiving_node:
+      return {errc::unavailable, "the owner of this entity is not reachable"};
+    default: break;
     }
   }
   return {errc::internal, "internal error"};

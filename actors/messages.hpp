@@ -40,9 +40,9 @@ inspect(Inspector& f, T& x) {
 namespace chorus {
 
 // -- routing (router) ------------------------------------------------------------
-using conv_atom = caf::atom_constant<caf::atom("conv")>;         // to a conversation
-using user_atom = caf::atom_constant<caf::atom("user")>;         // to a user, activating it
-using notify_atom = caf::atom_constant<caf::atom("notify")>;     // to a user if active
+using conv_atom = caf::atom_constant<caf::atom("conv")>;     // to a conversation
+using user_atom = caf::atom_constant<caf::atom("user")>;     // to a user, activating it
+using notify_atom = caf::atom_constant<caf::atom("notify")>; // to a user if active
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 // -- conversation ----------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 #include "actors/conversation_actor.hpp"
 #include "actors/conversation_state.hpp"
-#include "actors/user_state.hpp"
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/user_actor.hpp"
+#include "actors/user_state.hpp"
 #include "cluster/placement.hpp"
 
 #include <caf/actor_addr.hpp>
@@ -89,39 +89,39 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self, context_ptr 
   auto route = [self, where, activate](kind k, const std::string& id,
                                        caf::message& inner) -> caf::result<caf::message> {
     if (!where->is_local(id))
-      return make_error(errc::unavailable, "the owner node '" + where->owner_of(id) +
-                                             "' of '" + id + "' is not connected");
+      return make_error(errc::unavailable, "the owner node '" + where->owner_of(id) + "' of '" +
+                                               id + "' is not connected");
     auto& e = activate(k, id);
     ++e.forwarded;
     return self->delegate(e.handle, std::move(inner));
   };
 
   return {
-    [route](conv_atom, const std::string& id, caf::message& inner) {
-      return route(kind::conversation, id, inner);
-    },
-    [route](user_atom, const std::string& id, caf::message& inner) {
-      return route(kind::user, id, inner);
-    },
-    [self](notify_atom, const std::string& id, caf::message& inner) {
-      auto i = self->state.users.find(id);
-      if (i == self->state.users.end())
-        return;
-      ++i->second.forwarded;
-      self->send(i->second.handle, std::move(inner));
-    },
-    [self, forget](passivate_atom, uint64_t routed) -> bool {
-      auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      auto i = self->state.by_addr.find(addr);
-      if (i == self->state.by_addr.end())
-        return true; // nobody routes to it any more
-      auto& m = self->state.map_of(i->second.first);
-      auto j = m.find(i->second.second);
-      if (j != m.end() && j->second.forwarded != routed)
-        return false; // messages are on their way to it
-      forget(addr);
-      return true;
-    },
+      [route](conv_atom, const std::string& id, caf::message& inner) {
+        return route(kind::conversation, id, inner);
+      },
+      [route](user_atom, const std::string& id, caf::message& inner) {
+        return route(kind::user, id, inner);
+      },
+      [self](notify_atom, const std::string& id, caf::message& inner) {
+        auto i = self->state.users.find(id);
+        if (i == self->state.users.end())
+          return;
+        ++i->second.forwarded;
+        self->send(i->second.handle, std::move(inner));
+      },
+      [self, forget](passivate_atom, uint64_t routed) -> bool {
+        auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        auto i = self->state.by_addr.find(addr);
+        if (i == self->state.by_addr.end())
+          return true; // nobody routes to it any more
+        auto& m = self->state.map_of(i->second.first);
+        auto j = m.find(i->second.second);
+        if (j != m.end() && j->second.forwarded != routed)
+          return false; // messages are on their way to it
+        forget(addr);
+        return true;
+      },
   };
 }
 

@@ -41,4 +41,3 @@ caf::actor spawn_router(caf::actor_system& sys, context_ptr ctx,
                         std::shared_ptr<const cluster::placement> where);
 
 } // namespace chorus
-

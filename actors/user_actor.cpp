@@ -20,20 +20,20 @@ caf::error storage_failure(const storage::status& s) {
 
 /// Stores the user's cursors for one conversation; `done` runs once durable.
 caf::response_promise store_cursor(self_ptr self, const context_ptr& ctx, const std::string& conv,
-                               std::function<void(caf::response_promise&)> done) {
+                                   std::function<void(caf::response_promise&)> done) {
   storage::write_batch batch;
   batch.put_inbox(self->state.id, conv, self->state.inbox[conv]);
   auto rp = self->make_response_promise();
   submit_write(
-    self, ctx, std::move(batch), [rp, done]() mutable { done(rp); },
-    [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
+      self, ctx, std::move(batch), [rp, done]() mutable { done(rp); },
+      [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
   return rp;
 }
 
 /// The newest entry of kind MESSAGE in a conversation (edit and recall events
 /// are skipped), if any among the last few entries.
-storage::status last_message(const context_ptr& ctx, const std::string& conv,
-                             pb::ChatMessage* out, bool* found) {
+storage::status last_message(const context_ptr& ctx, const std::string& conv, pb::ChatMessage* out,
+                             bool* found) {
   storage::range_query q;
   q.newest_first = true;
   q.limit = 16;
@@ -89,169 +89,169 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
   });
 
   return {
-    [self](attach_atom, const caf::actor& conn) -> caf::result<void> {
-      auto& st = self->state;
-      st.clock.touch();
-      if (st.broken)
-        return make_error(errc::internal, "user storage failed");
-      self->monitor(conn);
-      st.devices.push_back(conn);
-      return caf::unit;
-    },
-    [self, ctx](deliver_atom, const push_ptr& p, const caf::actor& origin) {
-      self->state.clock.touch();
-      for (const auto& d : self->state.devices)
-        if (d != origin) {
-          self->send(d, push_atom::value, p);
-          ctx->metrics->deliveries += 1;
-        }
-    },
-    [self](joined_atom, const std::string& conv) {
-      self->state.clock.touch();
-      self->state.inbox.try_emplace(conv);
-    },
-    [self](left_atom, const std::string& conv) {
-      self->state.clock.touch();
-      self->state.inbox.erase(conv);
-    },
-    [self, ctx](ack_atom, const std::string& conv, uint64_t seq) -> caf::result<void> {
-      auto& st = self->state;
-      st.clock.touch();
-      auto i = st.inbox.find(conv);
-      if (i == st.inbox.end())
-        return make_error(errc::forbidden, "not a member of " + conv);
-      uint64_t last = 0;
-      if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
-        return storage_failure(s);
-      if (seq > last)
-        return make_error(errc::bad_request, "seq " + std::to_string(seq) +
-                                               " is beyond last_seq " + std::to_string(last));
-      if (seq <= i->second.delivered_seq())
+      [self](attach_atom, const caf::actor& conn) -> caf::result<void> {
+        auto& st = self->state;
+        st.clock.touch();
+        if (st.broken)
+          return make_error(errc::internal, "user storage failed");
+        self->monitor(conn);
+        st.devices.push_back(conn);
         return caf::unit;
-      i->second.set_delivered_seq(seq);
-      return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(caf::unit); });
-    },
-    [self, ctx](set_read_atom, const std::string& conv, uint64_t read_seq) -> caf::result<bool> {
-      auto& st = self->state;
-      st.clock.touch();
-      auto& entry = st.inbox[conv]; // the conversation vouched for membership
-      if (read_seq <= entry.read_seq())
-        return false;
-      entry.set_read_seq(read_seq);
-      if (entry.delivered_seq() < read_seq)
-        entry.set_delivered_seq(read_seq); // what was read was received
-      return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(true); });
-    },
-    [self, ctx](sync_atom, const pb::SyncRequest& req) -> caf::result<pb::SyncOk> {
-      auto& st = self->state;
-      st.clock.touch();
-      if (st.broken)
-        return make_error(errc::internal, "user storage failed");
-      for (const auto& [conv, seq] : req.cursors())
-        if (st.inbox.count(conv) == 0)
+      },
+      [self, ctx](deliver_atom, const push_ptr& p, const caf::actor& origin) {
+        self->state.clock.touch();
+        for (const auto& d : self->state.devices)
+          if (d != origin) {
+            self->send(d, push_atom::value, p);
+            ctx->metrics->deliveries += 1;
+          }
+      },
+      [self](joined_atom, const std::string& conv) {
+        self->state.clock.touch();
+        self->state.inbox.try_emplace(conv);
+      },
+      [self](left_atom, const std::string& conv) {
+        self->state.clock.touch();
+        self->state.inbox.erase(conv);
+      },
+      [self, ctx](ack_atom, const std::string& conv, uint64_t seq) -> caf::result<void> {
+        auto& st = self->state;
+        st.clock.touch();
+        auto i = st.inbox.find(conv);
+        if (i == st.inbox.end())
           return make_error(errc::forbidden, "not a member of " + conv);
-      auto& cfg = ctx->settings;
-      size_t limit = req.has_limit() ? req.limit() : cfg.sync_limit_default;
-      if (limit == 0 || limit > cfg.sync_limit_max)
-        return make_error(errc::bad_request,
-                          "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
-      pb::SyncOk ok;
-      for (const auto& [conv, entry] : st.inbox) {
-        auto c = req.cursors().find(conv);
-        uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq();
         uint64_t last = 0;
         if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
           return storage_failure(s);
-        if (last <= cursor)
-          continue;
-        auto* out = ok.add_conversations();
-        out->set_conversation_id(conv);
-        out->set_last_seq(last);
-        out->set_read_seq(entry.read_seq());
-        storage::range_query q;
-        q.after_seq = cursor;
-        q.limit = limit;
-        std::vector<pb::ChatMessage> messages;
-        bool has_more = false;
-        uint64_t unread = 0;
-        pb::ConversationRecord rec;
-        bool found = false;
-        auto s = ctx->db->read_messages(conv, q, &messages, &has_more);
-        if (s.ok())
-          s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
-        if (s.ok())
-          s = ctx->db->get_conversation(conv, &rec, &found);
-        if (!s.ok())
-          return storage_failure(s);
-        for (auto& m : messages)
-          *out->add_messages() = std::move(m);
-        out->set_has_more(has_more);
-        out->set_unread(unread);
-        out->set_epoch(rec.epoch());
-      }
-      return ok;
-    },
-    [self, ctx](list_atom, uint32_t limit) -> caf::result<pb::ConversationsListOk> {
-      auto& st = self->state;
-      st.clock.touch();
-      if (st.broken)
-        return make_error(errc::internal, "user storage failed");
-      struct row {
-        pb::ConversationSummary summary;
-        int64_t order;
-      };
-      std::vector<row> rows;
-      for (const auto& [conv, entry] : st.inbox) {
-        row r;
-        r.summary.set_conversation_id(conv);
-        r.summary.set_read_seq(entry.read_seq());
-        uint64_t last = 0;
-        uint64_t unread = 0;
-        bool found = false;
-        pb::ConversationRecord rec;
-        auto s = ctx->db->last_seq(conv, &last);
-        if (s.ok())
-          s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
-        if (s.ok())
-          s = last_message(ctx, conv, r.summary.mutable_last_message(), &found);
-        if (s.ok() && !found) {
-          r.summary.clear_last_message();
-          s = ctx->db->get_conversation(conv, &rec, &found);
+        if (seq > last)
+          return make_error(errc::bad_request, "seq " + std::to_string(seq) +
+                                                   " is beyond last_seq " + std::to_string(last));
+        if (seq <= i->second.delivered_seq())
+          return caf::unit;
+        i->second.set_delivered_seq(seq);
+        return store_cursor(self, ctx, conv,
+                            [](caf::response_promise& rp) { rp.deliver(caf::unit); });
+      },
+      [self, ctx](set_read_atom, const std::string& conv, uint64_t read_seq) -> caf::result<bool> {
+        auto& st = self->state;
+        st.clock.touch();
+        auto& entry = st.inbox[conv]; // the conversation vouched for membership
+        if (read_seq <= entry.read_seq())
+          return false;
+        entry.set_read_seq(read_seq);
+        if (entry.delivered_seq() < read_seq)
+          entry.set_delivered_seq(read_seq); // what was read was received
+        return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(true); });
+      },
+      [self, ctx](sync_atom, const pb::SyncRequest& req) -> caf::result<pb::SyncOk> {
+        auto& st = self->state;
+        st.clock.touch();
+        if (st.broken)
+          return make_error(errc::internal, "user storage failed");
+        for (const auto& [conv, seq] : req.cursors())
+          if (st.inbox.count(conv) == 0)
+            return make_error(errc::forbidden, "not a member of " + conv);
+        auto& cfg = ctx->settings;
+        size_t limit = req.has_limit() ? req.limit() : cfg.sync_limit_default;
+        if (limit == 0 || limit > cfg.sync_limit_max)
+          return make_error(errc::bad_request,
+                            "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
+        pb::SyncOk ok;
+        for (const auto& [conv, entry] : st.inbox) {
+          auto c = req.cursors().find(conv);
+          uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq();
+          uint64_t last = 0;
+          if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
+            return storage_failure(s);
+          if (last <= cursor)
+            continue;
+          auto* out = ok.add_conversations();
+          out->set_conversation_id(conv);
+          out->set_last_seq(last);
+          out->set_read_seq(entry.read_seq());
+          storage::range_query q;
+          q.after_seq = cursor;
+          q.limit = limit;
+          std::vector<pb::ChatMessage> messages;
+          bool has_more = false;
+          uint64_t unread = 0;
+          pb::ConversationRecord rec;
+          bool found = false;
+          auto s = ctx->db->read_messages(conv, q, &messages, &has_more);
+          if (s.ok())
+            s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
+          if (s.ok())
+            s = ctx->db->get_conversation(conv, &rec, &found);
+          if (!s.ok())
+            return storage_failure(s);
+          for (auto& m : messages)
+            *out->add_messages() = std::move(m);
+          out->set_has_more(has_more);
+          out->set_unread(unread);
+          out->set_epoch(rec.epoch());
         }
-        if (!s.ok())
-          return storage_failure(s);
-        r.summary.set_last_seq(last);
-        r.summary.set_unread(unread);
-        r.order = r.summary.has_last_message() ? r.summary.last_message().timestamp()
-                                               : rec.created();
-        rows.push_back(std::move(r));
-      }
-      std::stable_sort(rows.begin(), rows.end(),
-                       [](const row& a, const row& b) { return a.order > b.order; });
-      pb::ConversationsListOk ok;
-      for (size_t i = 0; i < rows.size() && i < limit; ++i)
-        *ok.add_conversations() = std::move(rows[i].summary);
-      return ok;
-    },
-    [self](presence_atom) -> pb::Presence {
-      auto& st = self->state;
-      st.clock.touch();
-      pb::Presence p;
-      p.set_user_id(st.id);
-      p.set_online(!st.devices.empty());
-      p.set_last_seen(st.devices.empty() ? st.last_seen : now_ms());
-      return p;
-    },
-    [self](written_atom, uint64_t n, bool ok, const std::string& what) {
-      if (!complete_write(self, n, ok, what)) {
-        spdlog::get("actors")->error("[user:{}] write failed: {}", self->state.id, what);
-        self->state.broken = true;
-      }
-    },
-    [self, ctx, router](tick_atom) {
-      check_idle(self, router, ctx->settings.idle_timeout,
-                 [self] { return self->state.busy(); });
-    },
+        return ok;
+      },
+      [self, ctx](list_atom, uint32_t limit) -> caf::result<pb::ConversationsListOk> {
+        auto& st = self->state;
+        st.clock.touch();
+        if (st.broken)
+          return make_error(errc::internal, "user storage failed");
+        struct row {
+          pb::ConversationSummary summary;
+          int64_t order;
+        };
+        std::vector<row> rows;
+        for (const auto& [conv, entry] : st.inbox) {
+          row r;
+          r.summary.set_conversation_id(conv);
+          r.summary.set_read_seq(entry.read_seq());
+          uint64_t last = 0;
+          uint64_t unread = 0;
+          bool found = false;
+          pb::ConversationRecord rec;
+          auto s = ctx->db->last_seq(conv, &last);
+          if (s.ok())
+            s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
+          if (s.ok())
+            s = last_message(ctx, conv, r.summary.mutable_last_message(), &found);
+          if (s.ok() && !found) {
+            r.summary.clear_last_message();
+            s = ctx->db->get_conversation(conv, &rec, &found);
+          }
+          if (!s.ok())
+            return storage_failure(s);
+          r.summary.set_last_seq(last);
+          r.summary.set_unread(unread);
+          r.order =
+              r.summary.has_last_message() ? r.summary.last_message().timestamp() : rec.created();
+          rows.push_back(std::move(r));
+        }
+        std::stable_sort(rows.begin(), rows.end(),
+                         [](const row& a, const row& b) { return a.order > b.order; });
+        pb::ConversationsListOk ok;
+        for (size_t i = 0; i < rows.size() && i < limit; ++i)
+          *ok.add_conversations() = std::move(rows[i].summary);
+        return ok;
+      },
+      [self](presence_atom) -> pb::Presence {
+        auto& st = self->state;
+        st.clock.touch();
+        pb::Presence p;
+        p.set_user_id(st.id);
+        p.set_online(!st.devices.empty());
+        p.set_last_seen(st.devices.empty() ? st.last_seen : now_ms());
+        return p;
+      },
+      [self](written_atom, uint64_t n, bool ok, const std::string& what) {
+        if (!complete_write(self, n, ok, what)) {
+          spdlog::get("actors")->error("[user:{}] write failed: {}", self->state.id, what);
+          self->state.broken = true;
+        }
+      },
+      [self, ctx, router](tick_atom) {
+        check_idle(self, router, ctx->settings.idle_timeout, [self] { return self->state.busy(); });
+      },
   };
 }
 

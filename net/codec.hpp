@@ -4,7 +4,7 @@
 // connection actor, for every wire format alike.
 #pragma once
 
-#include "actors/errors.hpp"
+#include "net/errc.hpp"
 #include "proto/chorus.pb.h"
 
 #include <nlohmann/json_fwd.hpp>

@@ -30,8 +30,8 @@ std::optional<decode_error> query_u64(std::string_view query, std::string_view n
     uint64_t x = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), x);
     if (ec != std::errc{} || end != value.data() + value.size())
-      return api_error(errc::bad_request,
-                       "query parameter '" + std::string{name} + "' must be a non-negative integer");
+      return api_error(errc::bad_request, "query parameter '" + std::string{name} +
+                                              "' must be a non-negative integer");
     *out = x;
   }
   return std::nullopt;
@@ -109,8 +109,8 @@ std::optional<decode_error> parse_api_request(std::string_view method, std::stri
       path.substr(path.size() - messages_suffix.size()) == messages_suffix) {
     if (method != "GET")
       return api_error(errc::bad_request, "use GET for conversation messages");
-    auto id = percent_decode(path.substr(
-      conv_prefix.size(), path.size() - conv_prefix.size() - messages_suffix.size()));
+    auto id = percent_decode(
+        path.substr(conv_prefix.size(), path.size() - conv_prefix.size() - messages_suffix.size()));
     if (!id)
       return api_error(errc::bad_request, "malformed %-escape in the conversation id");
     f.set_type("history");

@@ -25,8 +25,7 @@ std::optional<decode_error> parse_api_request(std::string_view method, std::stri
 
 /// The user a bearer token stands for, or nullopt. In development mode any
 /// token is accepted and names its user before the first '.'.
-std::optional<std::string> api_user(std::string_view authorization,
-                                    const actor_settings& settings);
+std::optional<std::string> api_user(std::string_view authorization, const actor_settings& settings);
 
 /// 200 for replies, the error's status for error frames (400, 401, ...).
 int http_status(const pb::Frame& reply);

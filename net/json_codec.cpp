@@ -106,16 +106,16 @@ private:
     auto i = obj_.find(key);
     if (i == obj_.end() || (i->is_null() && !required)) {
       if (required)
-        error_ = decode_error{errc::bad_request, std::string{"field '"} + key + "' is required",
-                              {}};
+        error_ =
+            decode_error{errc::bad_request, std::string{"field '"} + key + "' is required", {}};
       return nullptr;
     }
     return &*i;
   }
 
   bool wrong(const char* key, const char* what) {
-    error_ = decode_error{errc::bad_request, std::string{"field '"} + key + "' must be " + what,
-                          {}};
+    error_ =
+        decode_error{errc::bad_request, std::string{"field '"} + key + "' must be " + what, {}};
     return false;
   }
 
@@ -138,16 +138,15 @@ json message_json(const pb::ChatMessage& m) {
               {"edited", m.edited()},
               {"recalled", m.recalled()}};
   switch (m.kind()) {
-    case pb::EDIT:
-      out["kind"] = "edit";
-      out["target_seq"] = m.target_seq();
-      break;
-    case pb::RECALL:
-      out["kind"] = "recall";
-      out["target_seq"] = m.target_seq();
-      break;
-    default:
-      out["kind"] = "message";
+  case pb::EDIT:
+    out["kind"] = "edit";
+    out["target_seq"] = m.target_seq();
+    break;
+  case pb::RECALL:
+    out["kind"] = "recall";
+    out["target_seq"] = m.target_seq();
+    break;
+  default: out["kind"] = "message";
   }
   return out;
 }
@@ -162,84 +161,77 @@ json messages_json(const google::protobuf::RepeatedPtrField<pb::ChatMessage>& ms
 json payload_of(const pb::Frame& f) {
   using P = pb::Frame::PayloadCase;
   switch (f.payload_case()) {
-    case P::kAuthOk:
-      return {{"user_id", f.auth_ok().user_id()},
-              {"session_id", f.auth_ok().session_id()},
-              {"server_time", f.auth_ok().server_time()}};
-    case P::kSendOk: {
-      const auto& x = f.send_ok();
-      return {{"client_msg_id", x.client_msg_id()},
-              {"conversation_id", x.conversation_id()},
-              {"seq", x.seq()},
-              {"message_id", x.message_id()},
-              {"timestamp", x.timestamp()}};
-    }
-    case P::kEventOk:
-      return {{"seq", f.event_ok().seq()}};
-    case P::kSyncOk: {
-      json list = json::array();
-      for (const auto& c : f.sync_ok().conversations())
-        list.push_back({{"conversation_id", c.conversation_id()},
-                        {"last_seq", c.last_seq()},
-                        {"read_seq", c.read_seq()},
-                        {"unread", c.unread()},
-                        {"messages", messages_json(c.messages())},
-                        {"has_more", c.has_more()},
-                        {"epoch", c.epoch()}});
-      return {{"conversations", std::move(list)}};
-    }
-    case P::kHistoryOk:
-      return {{"messages", messages_json(f.history_ok().messages())},
-              {"has_more", f.history_ok().has_more()}};
-    case P::kConversationsListOk: {
-      json list = json::array();
-      for (const auto& c : f.conversations_list_ok().conversations())
-        list.push_back({{"conversation_id", c.conversation_id()},
-                        {"last_seq", c.last_seq()},
-                        {"read_seq", c.read_seq()},
-                        {"unread", c.unread()},
-                        {"last_message",
-                         c.has_last_message() ? message_json(c.last_message()) : json(nullptr)}});
-      return {{"conversations", std::move(list)}};
-    }
-    case P::kGroupCreateOk:
-      return {{"conversation_id", f.group_create_ok().conversation_id()}};
-    case P::kPresenceOk: {
-      json list = json::array();
-      for (const auto& p : f.presence_ok().presence())
-        list.push_back(
+  case P::kAuthOk:
+    return {{"user_id", f.auth_ok().user_id()},
+            {"session_id", f.auth_ok().session_id()},
+            {"server_time", f.auth_ok().server_time()}};
+  case P::kSendOk: {
+    const auto& x = f.send_ok();
+    return {{"client_msg_id", x.client_msg_id()},
+            {"conversation_id", x.conversation_id()},
+            {"seq", x.seq()},
+            {"message_id", x.message_id()},
+            {"timestamp", x.timestamp()}};
+  }
+  case P::kEventOk: return {{"seq", f.event_ok().seq()}};
+  case P::kSyncOk: {
+    json list = json::array();
+    for (const auto& c : f.sync_ok().conversations())
+      list.push_back({{"conversation_id", c.conversation_id()},
+                      {"last_seq", c.last_seq()},
+                      {"read_seq", c.read_seq()},
+                      {"unread", c.unread()},
+                      {"messages", messages_json(c.messages())},
+                      {"has_more", c.has_more()},
+                      {"epoch", c.epoch()}});
+    return {{"conversations", std::move(list)}};
+  }
+  case P::kHistoryOk:
+    return {{"messages", messages_json(f.history_ok().messages())},
+            {"has_more", f.history_ok().has_more()}};
+  case P::kConversationsListOk: {
+    json list = json::array();
+    for (const auto& c : f.conversations_list_ok().conversations())
+      list.push_back({{"conversation_id", c.conversation_id()},
+                      {"last_seq", c.last_seq()},
+                      {"read_seq", c.read_seq()},
+                      {"unread", c.unread()},
+                      {"last_message",
+                       c.has_last_message() ? message_json(c.last_message()) : json(nullptr)}});
+    return {{"conversations", std::move(list)}};
+  }
+  case P::kGroupCreateOk: return {{"conversation_id", f.group_create_ok().conversation_id()}};
+  case P::kPresenceOk: {
+    json list = json::array();
+    for (const auto& p : f.presence_ok().presence())
+      list.push_back(
           {{"user_id", p.user_id()}, {"online", p.online()}, {"last_seen", p.last_seen()}});
-      return {{"presence", std::move(list)}};
-    }
-    case P::kError:
-      return {{"code", f.error().code()}, {"message", f.error().message()}};
-    case P::kMessage:
-      return message_json(f.message());
-    case P::kChanged: {
-      const auto& c = f.changed();
-      json out = {{"conversation_id", c.conversation_id()},
-                  {"seq", c.seq()},
-                  {"target_seq", c.target_seq()}};
-      if (!c.content().empty())
-        out["content"] = json::parse(c.content(), nullptr, false);
-      return out;
-    }
-    case P::kReceipt:
-      return {{"conversation_id", f.receipt().conversation_id()},
-              {"user_id", f.receipt().user_id()},
-              {"read_seq", f.receipt().read_seq()}};
-    case P::kTypingPush:
-      return {{"conversation_id", f.typing_push().conversation_id()},
-              {"user_id", f.typing_push().user_id()}};
-    case P::kPresence:
-      return {{"user_id", f.presence().user_id()},
-              {"online", f.presence().online()},
-              {"last_seen", f.presence().last_seen()}};
-    case P::kSignal:
-      return {{"conversation_id", f.signal().conversation_id()},
-              {"last_seq", f.signal().last_seq()}};
-    default:
-      return json::object();
+    return {{"presence", std::move(list)}};
+  }
+  case P::kError: return {{"code", f.error().code()}, {"message", f.error().message()}};
+  case P::kMessage: return message_json(f.message());
+  case P::kChanged: {
+    const auto& c = f.changed();
+    json out = {
+        {"conversation_id", c.conversation_id()}, {"seq", c.seq()}, {"target_seq", c.target_seq()}};
+    if (!c.content().empty())
+      out["content"] = json::parse(c.content(), nullptr, false);
+    return out;
+  }
+  case P::kReceipt:
+    return {{"conversation_id", f.receipt().conversation_id()},
+            {"user_id", f.receipt().user_id()},
+            {"read_seq", f.receipt().read_seq()}};
+  case P::kTypingPush:
+    return {{"conversation_id", f.typing_push().conversation_id()},
+            {"user_id", f.typing_push().user_id()}};
+  case P::kPresence:
+    return {{"user_id", f.presence().user_id()},
+            {"online", f.presence().online()},
+            {"last_seen", f.presence().last_seen()}};
+  case P::kSignal:
+    return {{"conversation_id", f.signal().conversation_id()}, {"last_seq", f.signal().last_seq()}};
+  default: return json::object();
   }
 }
 
@@ -258,33 +250,33 @@ std::optional<decode_error> decode_json_payload(std::string_view type, const jso
   } else if (type == "message.send") {
     auto* x = out->mutable_send();
     r.forbid("sender", "is set by the server and must not be sent") &&
-      r.forbid("from", "is set by the server and must not be sent") &&
-      r.str("client_msg_id", x->mutable_client_msg_id(), true) &&
-      r.str("conversation_id", x->mutable_conversation_id(), false) &&
-      r.str("to", x->mutable_to(), false) &&
-      r.i32("msg_type", true, [&](int32_t v) { x->set_msg_type(v); }) &&
-      r.content("content", x->mutable_content()) &&
-      (!x->conversation_id().empty() || !x->to().empty() ||
-       r.fail("field 'conversation_id' or 'to' is required"));
+        r.forbid("from", "is set by the server and must not be sent") &&
+        r.str("client_msg_id", x->mutable_client_msg_id(), true) &&
+        r.str("conversation_id", x->mutable_conversation_id(), false) &&
+        r.str("to", x->mutable_to(), false) &&
+        r.i32("msg_type", true, [&](int32_t v) { x->set_msg_type(v); }) &&
+        r.content("content", x->mutable_content()) &&
+        (!x->conversation_id().empty() || !x->to().empty() ||
+         r.fail("field 'conversation_id' or 'to' is required"));
   } else if (type == "message.ack") {
     auto* x = out->mutable_ack();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); });
+        r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); });
   } else if (type == "message.read") {
     auto* x = out->mutable_read();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.u64("read_seq", true, [&](uint64_t v) { x->set_read_seq(v); });
+        r.u64("read_seq", true, [&](uint64_t v) { x->set_read_seq(v); });
   } else if (type == "message.typing") {
     r.str("conversation_id", out->mutable_typing()->mutable_conversation_id(), true);
   } else if (type == "message.edit") {
     auto* x = out->mutable_edit();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); }) &&
-      r.content("content", x->mutable_content());
+        r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); }) &&
+        r.content("content", x->mutable_content());
   } else if (type == "message.recall") {
     auto* x = out->mutable_recall();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); });
+        r.u64("seq", true, [&](uint64_t v) { x->set_seq(v); });
   } else if (type == "sync") {
     auto* x = out->mutable_sync();
     if (auto c = p.find("cursors"); c != p.end() && !c->is_null()) {
@@ -303,19 +295,19 @@ std::optional<decode_error> decode_json_payload(std::string_view type, const jso
   } else if (type == "history") {
     auto* x = out->mutable_history();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.u64("after_seq", false, [&](uint64_t v) { x->set_after_seq(v); }) &&
-      r.u64("before_seq", false, [&](uint64_t v) { x->set_before_seq(v); }) &&
-      r.u32("limit", false, [&](uint32_t v) { x->set_limit(v); });
+        r.u64("after_seq", false, [&](uint64_t v) { x->set_after_seq(v); }) &&
+        r.u64("before_seq", false, [&](uint64_t v) { x->set_before_seq(v); }) &&
+        r.u32("limit", false, [&](uint32_t v) { x->set_limit(v); });
   } else if (type == "conversations.list") {
     r.u32("limit", false, [&](uint32_t v) { out->mutable_conversations_list()->set_limit(v); });
   } else if (type == "group.create") {
     auto* x = out->mutable_group_create();
     r.str("group_id", x->mutable_group_id(), false) && r.str("title", x->mutable_title(), false) &&
-      r.strings("members", x->mutable_members(), false);
+        r.strings("members", x->mutable_members(), false);
   } else if (type == "group.add_members" || type == "group.remove_members") {
     auto* x = out->mutable_group_members();
     r.str("conversation_id", x->mutable_conversation_id(), true) &&
-      r.strings("members", x->mutable_members(), true);
+        r.strings("members", x->mutable_members(), true);
   } else if (type == "group.leave") {
     r.str("conversation_id", out->mutable_group_leave()->mutable_conversation_id(), true);
   } else if (type == "presence.query") {

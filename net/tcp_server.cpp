@@ -21,8 +21,7 @@ namespace {
 class tcp_session final : public frame_sink, public std::enable_shared_from_this<tcp_session> {
 public:
   tcp_session(tcp::socket&& socket, shared_env& env)
-    : socket_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {
-  }
+    : socket_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run() {
     boost::system::error_code ignored;
@@ -86,19 +85,19 @@ private:
   void drop(size_t remaining) {
     if (remaining == 0) {
       env_.ctx->metrics->frames_in += 1;
-      send_reply(error_frame(env_.ctx, {}, errc::too_large,
-                             "frame is over " + std::to_string(env_.cfg.max_frame_bytes) +
-                               " bytes"));
+      send_reply(
+          error_frame(env_.ctx, {}, errc::too_large,
+                      "frame is over " + std::to_string(env_.cfg.max_frame_bytes) + " bytes"));
       return read_header();
     }
     auto chunk = std::min(remaining, body_.size());
-    asio::async_read(socket_, asio::buffer(body_.data(), chunk),
-                     [self = shared_from_this(), remaining](boost::system::error_code ec,
-                                                            size_t got) {
-                       if (ec)
-                         return self->finish();
-                       self->drop(remaining - got);
-                     });
+    asio::async_read(
+        socket_, asio::buffer(body_.data(), chunk),
+        [self = shared_from_this(), remaining](boost::system::error_code ec, size_t got) {
+          if (ec)
+            return self->finish();
+          self->drop(remaining - got);
+        });
   }
 
   void on_frame() {

@@ -41,9 +41,8 @@ void find_mentions(const nlohmann::json& v, content_info* out, int depth) {
 } // namespace
 
 bool valid_user_id(std::string_view id) noexcept {
-  return all_of(id, 64, [](char c) {
-    return alnum(c) || c == '_' || c == '.' || c == '@' || c == '-';
-  });
+  return all_of(id, 64,
+                [](char c) { return alnum(c) || c == '_' || c == '.' || c == '@' || c == '-'; });
 }
 
 bool valid_group_id(std::string_view id) noexcept {
@@ -90,7 +89,7 @@ std::optional<error_info> inspect_content(std::string_view json, size_t max_byte
                                           content_info* out) {
   if (json.size() > max_bytes)
     return error_info{errc::too_large, "content is " + std::to_string(json.size()) +
-                                         " bytes, the limit is " + std::to_string(max_bytes)};
+                                           " bytes, the limit is " + std::to_string(max_bytes)};
   auto v = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
   if (v.is_discarded())
     return error_info{errc::bad_request, "content is not valid JSON"};

@@ -2,7 +2,7 @@
 // limits and the parts of a content value the server reads.
 #pragma once
 
-#include "actors/errors.hpp"
+#include "net/errc.hpp"
 
 #include <cstdint>
 #include <optional>

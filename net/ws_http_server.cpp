@@ -29,8 +29,7 @@ namespace {
 class ws_session final : public frame_sink, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, shared_env& env)
-    : ws_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {
-  }
+    : ws_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run(http::request<http::string_body> req) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -66,9 +65,8 @@ public:
 
 private:
   void read() {
-    ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_read(ec);
-    });
+    ws_.async_read(
+        buf_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -114,17 +112,17 @@ private:
     writing_ = true;
     auto& f = out_.front();
     ws_.binary(f.binary);
-    ws_.async_write(asio::buffer(f.bytes()), [self = shared_from_this()](beast::error_code ec,
-                                                                       size_t) {
-      self->out_.pop_front();
-      self->env_.ctx->metrics->frames_out += 1;
-      if (ec)
-        return self->finish();
-      if (self->out_.empty())
-        self->writing_ = false;
-      else
-        self->write();
-    });
+    ws_.async_write(asio::buffer(f.bytes()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->out_.pop_front();
+                      self->env_.ctx->metrics->frames_out += 1;
+                      if (ec)
+                        return self->finish();
+                      if (self->out_.empty())
+                        self->writing_ = false;
+                      else
+                        self->write();
+                    });
   }
 
   /// Closes with a close frame carrying `reason`; a client that does not read
@@ -176,8 +174,7 @@ public:
   void send_reply(const pb::Frame& f) override {
     asio::post(stream_.get_executor(), [self = shared_from_this(), f]() {
       auto body = self->whole_frame_ ? encode_json(f) : encode_json_payload(f);
-      self->respond(static_cast<http::status>(http_status(f)), std::move(body),
-                    "application/json");
+      self->respond(static_cast<http::status>(http_status(f)), std::move(body), "application/json");
     });
   }
 
@@ -197,10 +194,9 @@ private:
     parser_.emplace();
     parser_->body_limit(env_.cfg.max_frame_bytes);
     stream_.expires_after(std::chrono::seconds{60});
-    http::async_read(stream_, buf_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buf_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -208,7 +204,7 @@ private:
       keep_alive_ = false;
       return respond_error(http::status::payload_too_large, errc::too_large,
                            "the body is over " + std::to_string(env_.cfg.max_frame_bytes) +
-                             " bytes");
+                               " bytes");
     }
     if (ec)
       return finish();
@@ -216,8 +212,7 @@ private:
     keep_alive_ = req.keep_alive();
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/ws")
-        return respond_error(http::status::not_found, errc::not_found,
-                             "WebSocket endpoint is /ws");
+        return respond_error(http::status::not_found, errc::not_found, "WebSocket endpoint is /ws");
       stream_.expires_never();
       if (conn_) { // an upgrade after API requests on the same connection
         env_.end_connection(conn_);
@@ -269,12 +264,12 @@ private:
     res->body() = std::move(body);
     res->prepare_payload();
     env_.ctx->metrics->frames_out += 1;
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec,
-                                                                   size_t) {
-      if (ec || !self->keep_alive_)
-        return self->finish();
-      self->read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec || !self->keep_alive_)
+                          return self->finish();
+                        self->read();
+                      });
   }
 
   /// Ends the session: its connection actor stops, which releases this session.

@@ -12,39 +12,40 @@ namespace chorus::node {
 
 node_config::node_config() {
   opt_group{custom_options_, "node"}
-    .add(node_id_, "id", "this node's id, unique in the cluster (default n1)")
-    .add(data_dir_, "data-dir", "directory of the node's RocksDB (default ./data)")
-    .add(members_, "members", "ids of every cluster member, this node included (default [id])")
-    .add(shards_, "shards", "number of placement shards, the same on every node (default 1024)");
+      .add(node_id_, "id", "this node's id, unique in the cluster (default n1)")
+      .add(data_dir_, "data-dir", "directory of the node's RocksDB (default ./data)")
+      .add(members_, "members", "ids of every cluster member, this node included (default [id])")
+      .add(shards_, "shards", "number of placement shards, the same on every node (default 1024)");
   opt_group{custom_options_, "net"}
-    .add(host_, "host", "address the client ports listen on (default 127.0.0.1)")
-    .add(ws_port_, "ws-port", "WebSocket and HTTP port; 0 picks a free one (default 7300)")
-    .add(tcp_port_, "tcp-port", "raw TCP protobuf port; 0 picks a free one (default 7301)")
-    .add(io_threads_, "io-threads", "network I/O threads (default 1)")
-    .add(max_frame_bytes_, "max-frame-bytes", "largest client frame (default 1048576)")
-    .add(max_outgoing_bytes_, "max-outgoing-bytes",
-         "outgoing bytes queued per connection before it is dropped (default 8388608)");
+      .add(host_, "host", "address the client ports listen on (default 127.0.0.1)")
+      .add(ws_port_, "ws-port", "WebSocket and HTTP port; 0 picks a free one (default 7300)")
+      .add(tcp_port_, "tcp-port", "raw TCP protobuf port; 0 picks a free one (default 7301)")
+      .add(io_threads_, "io-threads", "network I/O threads (default 1)")
+      .add(max_frame_bytes_, "max-frame-bytes", "largest client frame (default 1048576)")
+      .add(max_outgoing_bytes_, "max-outgoing-bytes",
+           "outgoing bytes queued per connection before it is dropped (default 8388608)");
   opt_group{custom_options_, "auth"}
-    .add(secret_, "secret", "HMAC key that signs auth tokens (required unless dev-mode)")
-    .add(dev_mode_, "dev-mode", "accept any token: for development only (default false)")
-    .add(auth_timeout_, "timeout", "time a connection has to authenticate (default 10s)");
+      .add(secret_, "secret", "HMAC key that signs auth tokens (required unless dev-mode)")
+      .add(dev_mode_, "dev-mode", "accept any token: for development only (default false)")
+      .add(auth_timeout_, "timeout", "time a connection has to authenticate (default 10s)");
   opt_group{custom_options_, "limits"}
-    .add(max_content_bytes_, "max-content-bytes", "largest message content (default 65536)")
-    .add(sends_per_second_, "sends-per-second",
-         "sends, edits, recalls and typing per connection and second; 0 = off (default 50)")
-    .add(history_limit_, "history-limit", "default page size of history (default 50)")
-    .add(history_max_, "history-max", "largest page size of history (default 500)")
-    .add(sync_limit_, "sync-limit", "default messages per conversation in sync (default 100)")
-    .add(sync_max_, "sync-max", "largest sync limit (default 1000)")
-    .add(max_group_members_, "max-group-members", "largest group (default 10000)");
+      .add(max_content_bytes_, "max-content-bytes", "largest message content (default 65536)")
+      .add(sends_per_second_, "sends-per-second",
+           "sends, edits, recalls and typing per connection and second; 0 = off (default 50)")
+      .add(history_limit_, "history-limit", "default page size of history (default 50)")
+      .add(history_max_, "history-max", "largest page size of history (default 500)")
+      .add(sync_limit_, "sync-limit", "default messages per conversation in sync (default 100)")
+      .add(sync_max_, "sync-max", "largest sync limit (default 1000)")
+      .add(max_group_members_, "max-group-members", "largest group (default 10000)");
   opt_group{custom_options_, "storage"}
-    .add(sync_, "sync", "fsync the WAL before acknowledging writes (default true)")
-    .add(dedup_ttl_, "dedup-ttl", "how long client_msg_ids are remembered (default 168h)")
-    .add(block_cache_mb_, "block-cache-mb", "RocksDB block cache (default 64)");
+      .add(sync_, "sync", "fsync the WAL before acknowledging writes (default true)")
+      .add(dedup_ttl_, "dedup-ttl", "how long client_msg_ids are remembered (default 168h)")
+      .add(block_cache_mb_, "block-cache-mb", "RocksDB block cache (default 64)");
   opt_group{custom_options_, "actors"}
-    .add(idle_timeout_, "idle-timeout",
-         "idle time after which user and conversation actors passivate (default 60s)")
-    .add(request_timeout_, "request-timeout", "time a request between actors may take (default 10s)");
+      .add(idle_timeout_, "idle-timeout",
+           "idle time after which user and conversation actors passivate (default 60s)")
+      .add(request_timeout_, "request-timeout",
+           "time a request between actors may take (default 10s)");
   opt_group{custom_options_, "log"}.add(log_level_, "level",
                                         "trace, debug, info, warn, error or off (default info)");
 }
@@ -58,8 +59,8 @@ std::vector<std::string> node_config::validate() const {
   if (!config_file_path.empty()) {
     auto file = parse_config_file(config_file_path.c_str());
     if (!file)
-      problems.push_back(fmt::format("cannot read '{}': {}", config_file_path,
-                                     caf::to_string(file.error())));
+      problems.push_back(
+          fmt::format("cannot read '{}': {}", config_file_path, caf::to_string(file.error())));
     else
       raw = std::move(*file);
   }
@@ -74,10 +75,9 @@ std::vector<std::string> node_config::validate() const {
         continue;
       }
       if (auto err = opt->check(v))
-        problems.push_back(fmt::format("invalid value for '{}': {} (expected {})", name,
-                                       caf::to_string(v),
-                                       std::string{opt->type_name().begin(),
-                                                   opt->type_name().end()}));
+        problems.push_back(
+            fmt::format("invalid value for '{}': {} (expected {})", name, caf::to_string(v),
+                        std::string{opt->type_name().begin(), opt->type_name().end()}));
     }
   }
   auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
@@ -92,8 +92,7 @@ std::vector<std::string> node_config::validate() const {
     problems.push_back("'node.id' must be 1-64 characters of [A-Za-z0-9_.@-]");
   if (data_dir_.empty())
     problems.push_back("'node.data-dir' must not be empty");
-  if (!members_.empty() &&
-      std::find(members_.begin(), members_.end(), node_id_) == members_.end())
+  if (!members_.empty() && std::find(members_.begin(), members_.end(), node_id_) == members_.end())
     problems.push_back("'node.members' must contain this node's id '" + node_id_ + "'");
   range("node.shards", shards_, 1, 1 << 20);
   range("net.ws-port", ws_port_, 0, 65535);

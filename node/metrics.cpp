@@ -10,11 +10,10 @@ namespace chorus::node {
 std::string metrics::render(const storage::writer* w) const {
   std::string out;
   auto line = [&](const char* name, const char* type, const char* help, auto value) {
-    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name,
-                   help, type, value);
+    fmt::format_to(std::back_inserter(out), "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help,
+                   type, value);
   };
-  line("chorus_connections_open", "gauge", "Client connections open now.",
-       connections_open.load());
+  line("chorus_connections_open", "gauge", "Client connections open now.", connections_open.load());
   line("chorus_connections_total", "counter", "Client connections accepted.",
        connections_total.load());
   line("chorus_frames_in_total", "counter", "Frames received from clients.", frames_in.load());

@@ -21,8 +21,7 @@ struct node::parts {
 };
 
 node::node(caf::actor_system& sys, node_settings settings)
-  : sys_(sys), settings_(std::move(settings)), parts_(std::make_unique<parts>()) {
-}
+  : sys_(sys), settings_(std::move(settings)), parts_(std::make_unique<parts>()) {}
 
 node::~node() {
   stop();
@@ -57,9 +56,8 @@ std::string node::start() {
   p.ctx->writer = p.writer.get();
   p.ctx->metrics = &p.stats;
   p.ctx->ids = std::make_unique<id_generator>(settings_.actors.node_id);
-  auto where = std::make_shared<const cluster::placement>(settings_.members,
-                                                          settings_.actors.node_id,
-                                                          settings_.shards);
+  auto where = std::make_shared<const cluster::placement>(
+      settings_.members, settings_.actors.node_id, settings_.shards);
   p.router = spawn_router(sys_, p.ctx, where);
   stops_.push_back([this, &p] {
     // The router stops every user and conversation actor it activated; then

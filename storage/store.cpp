@@ -16,8 +16,8 @@ namespace chorus::storage {
 
 namespace {
 
-const char* const column_names[column_count] = {"messages", "conversations", "inbox",
-                                                 "dedup", "users"};
+const char* const column_names[column_count] = {"messages", "conversations", "inbox", "dedup",
+                                                "users"};
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -42,7 +42,9 @@ void put_proto(std::vector<write_op>& ops, column cf, std::string key, const Pro
   ops.push_back(write_op{cf, std::move(key), x.SerializeAsString(), false});
 }
 
-rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 } // namespace
 
@@ -62,8 +64,7 @@ void write_batch::put_conversation(std::string_view id, const pb::ConversationRe
   put_proto(ops_, column::conversations, std::string{id}, r);
 }
 
-void write_batch::put_inbox(std::string_view user, std::string_view conv,
-                            const pb::InboxEntry& e) {
+void write_batch::put_inbox(std::string_view user, std::string_view conv, const pb::InboxEntry& e) {
   put_proto(ops_, column::inbox, inbox_key(user, conv), e);
 }
 
@@ -153,7 +154,7 @@ status store::last_seq(std::string_view conv, uint64_t* out) const {
   rocksdb::Slice upper_slice{upper};
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
   it->SeekToLast();
   *out = 0;
   if (it->Valid() && it->key().starts_with(prefix))
@@ -187,7 +188,7 @@ status store::read_messages(std::string_view conv, const range_query& q,
   ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
   if (q.newest_first)
     it->SeekToLast();
   else
@@ -218,7 +219,7 @@ status store::count_unread(std::string_view conv, uint64_t after_seq, std::strin
   ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
   pb::ChatMessage m;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
@@ -230,8 +231,7 @@ status store::count_unread(std::string_view conv, uint64_t after_seq, std::strin
 }
 
 status store::get_dedup(std::string_view conv, std::string_view sender,
-                        std::string_view client_msg_id, pb::DedupEntry* out,
-                        bool* found) const {
+                        std::string_view client_msg_id, pb::DedupEntry* out, bool* found) const {
   std::string value;
   if (auto s = get(column::dedup, dedup_key(conv, sender, client_msg_id), &value, found);
       !s.ok() || !*found)
@@ -255,7 +255,7 @@ status store::load_inbox(std::string_view user,
   ro.iterate_lower_bound = &lower_slice;
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(ro, cfs_[static_cast<int>(column::inbox)])};
+      db_->NewIterator(ro, cfs_[static_cast<int>(column::inbox)])};
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto& [conv, entry] = out->emplace_back();
     conv = std::string{conversation_of_inbox_key({it->key().data(), it->key().size()})};

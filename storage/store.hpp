@@ -73,8 +73,8 @@ public:
   void put_conversation(std::string_view id, const pb::ConversationRecord& r);
   void put_inbox(std::string_view user, std::string_view conv, const pb::InboxEntry& e);
   void erase_inbox(std::string_view user, std::string_view conv);
-  void put_dedup(std::string_view conv, std::string_view sender,
-                 std::string_view client_msg_id, const pb::DedupEntry& e);
+  void put_dedup(std::string_view conv, std::string_view sender, std::string_view client_msg_id,
+                 const pb::DedupEntry& e);
   void put_user(std::string_view user, const pb::UserRecord& r);
 
   bool empty() const noexcept { return ops_.empty(); }
@@ -87,10 +87,10 @@ private:
 
 /// A range read of a conversation log.
 struct range_query {
-  uint64_t after_seq = 0;       ///< exclusive lower bound
-  uint64_t before_seq = 0;      ///< exclusive upper bound; 0 = none
+  uint64_t after_seq = 0;  ///< exclusive lower bound
+  uint64_t before_seq = 0; ///< exclusive upper bound; 0 = none
   size_t limit = 50;
-  bool newest_first = false;    ///< take the `limit` entries nearest before_seq
+  bool newest_first = false; ///< take the `limit` entries nearest before_seq
 };
 
 class store {
@@ -109,8 +109,7 @@ public:
   status last_seq(std::string_view conv, uint64_t* out) const;
 
   /// One message by seq; `*found` false if absent.
-  status get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out,
-                     bool* found) const;
+  status get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out, bool* found) const;
 
   /// Messages in (after_seq, before_seq), always returned oldest first.
   /// `*has_more` tells whether more entries exist beyond the limit in the
@@ -123,8 +122,8 @@ public:
                       uint64_t* out) const;
 
   /// A live (unexpired) dedup entry; `*found` false if absent or expired.
-  status get_dedup(std::string_view conv, std::string_view sender,
-                   std::string_view client_msg_id, pb::DedupEntry* out, bool* found) const;
+  status get_dedup(std::string_view conv, std::string_view sender, std::string_view client_msg_id,
+                   pb::DedupEntry* out, bool* found) const;
 
   /// Every inbox entry of the user: the conversations it is in, with cursors.
   status load_inbox(std::string_view user,

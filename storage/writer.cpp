@@ -69,8 +69,7 @@ void writer::run() {
     // a gap behind the lost ones.
     auto result = broken.ok() ? db_.apply(ops.data(), ops.size(), opts_.sync) : broken;
     auto elapsed = std::chrono::steady_clock::now() - start;
-    stats_.write_micros +=
-      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    stats_.write_micros += std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     stats_.groups += 1;
     stats_.batches += group.size();
     if (!result.ok() && broken.ok()) {

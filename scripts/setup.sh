@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Chorus needs to build and test, only those
+# that are missing, without questions. Needs root (or sudo) only if something
+# is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build clang-format
+  libcaf-dev libprotobuf-dev protobuf-compiler librocksdb-dev
+  libboost-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev catch2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what is missing, checks formatting, builds everything (node,
+# client, examples, tests) with AddressSanitizer and UndefinedBehaviorSanitizer,
+# and runs every test. Exits non-zero on any failure or if no test ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== format"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+echo "== build (sanitizers on)"
+BUILD_DIR=build-ci scripts/build.sh -DCHORUS_SANITIZE=ON
+
+echo "== tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd build-ci
+ctest -j2 --output-on-failure --no-tests=error

@@ -1,0 +1,309 @@
+// Direct chat between real clients of a real node, over every transport.
+#include "node_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace chorus::test;
+using chorus::client::json;
+using chorus::client::transport;
+using namespace std::chrono_literals;
+
+TEST_CASE("two users chat directly: ack after durable, push to the recipient, history",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+
+  auto p = text_message("a1", "hello bob");
+  p["to"] = "bob";
+  auto ok = alice->request("message.send", p);
+  REQUIRE(ok["type"] == "message.send.ok");
+  CHECK(ok["payload"]["conversation_id"] == "d:alice:bob");
+  CHECK(ok["payload"]["seq"] == 1);
+  CHECK(ok["payload"]["client_msg_id"] == "a1");
+  CHECK(ok["payload"]["message_id"].is_string());
+  CHECK(ok["payload"]["timestamp"].is_number_integer());
+
+  auto pushed = bob->wait_for("message.new");
+  REQUIRE(pushed);
+  CHECK_FALSE(pushed->contains("req_id"));
+  auto& m = (*pushed)["payload"];
+  CHECK(m["sender"] == "alice");
+  CHECK(m["seq"] == 1);
+  CHECK(m["content"]["text"] == "hello bob");
+  CHECK(m["message_id"] == ok["payload"]["message_id"]);
+
+  // The reply goes the other way by conversation_id.
+  auto r = text_message("b1", "hi alice");
+  r["conversation_id"] = "d:alice:bob";
+  CHECK(bob->request("message.send", r)["payload"]["seq"] == 2);
+  auto back = alice->wait_for("message.new");
+  REQUIRE(back);
+  CHECK((*back)["payload"]["sender"] == "bob");
+
+  auto h = alice->request("history", {{"conversation_id", "d:alice:bob"}});
+  REQUIRE(h["type"] == "history.ok");
+  REQUIRE(h["payload"]["messages"].size() == 2);
+  CHECK(h["payload"]["messages"][0]["seq"] == 1);
+  CHECK(h["payload"]["messages"][1]["seq"] == 2);
+  CHECK(h["payload"]["has_more"] == false);
+
+  CHECK(bob->request("message.ack", {{"conversation_id", "d:alice:bob"}, {"seq", 2}})["type"] ==
+        "message.ack.ok");
+  // Acked: nothing left to sync for bob.
+  auto s = bob->request("sync");
+  CHECK(s["payload"]["conversations"].empty());
+  CHECK(bob->request("ping")["type"] == "ping.ok");
+}
+
+TEST_CASE("every device of a user gets a message, except the one that sent it", "[integration]") {
+  node_process node;
+  auto phone = node.connect("alice");
+  auto laptop = node.connect("alice");
+  auto bob1 = node.connect("bob");
+  auto bob2 = node.connect("bob", transport::tcp);
+
+  auto p = text_message("m1", "from the phone");
+  p["to"] = "bob";
+  REQUIRE(phone->request("message.send", p)["type"] == "message.send.ok");
+  for (auto* c : {laptop.get(), bob1.get(), bob2.get()}) {
+    auto got = c->wait_for("message.new");
+    REQUIRE(got);
+    CHECK((*got)["payload"]["client_msg_id"] == "m1");
+  }
+  CHECK_FALSE(phone->wait_for("message.new", 300ms));
+}
+
+TEST_CASE("a resend with the same client_msg_id returns the first result and stores nothing",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto p = text_message("same", "once");
+  p["to"] = "bob";
+  auto first = alice->request("message.send", p);
+  auto again = alice->request("message.send", p);
+  CHECK(again["payload"] == first["payload"]);
+  // Also when the first is still in flight: two sends back to back.
+  auto q = text_message("pipelined", "twice");
+  q["to"] = "bob";
+  alice->send({{"type", "message.send"}, {"req_id", "x1"}, {"payload", q}});
+  alice->send({{"type", "message.send"}, {"req_id", "x2"}, {"payload", q}});
+  auto x1 = alice->next();
+  auto x2 = alice->next();
+  REQUIRE(x1);
+  REQUIRE(x2);
+  CHECK((*x1)["payload"]["seq"] == (*x2)["payload"]["seq"]);
+  auto h = bob->request("history", {{"conversation_id", "d:alice:bob"}});
+  CHECK(h["payload"]["messages"].size() == 2);
+  bob->wait_for("message.new");
+  bob->wait_for("message.new");
+  CHECK_FALSE(bob->wait_for("message.new", 300ms)); // exactly two pushes
+}
+
+TEST_CASE("an offline user syncs 60 missed messages in order, in pages, then acks",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  for (int i = 1; i <= 60; ++i) {
+    auto p = text_message("o" + std::to_string(i), "missed " + std::to_string(i));
+    p["to"] = "carol";
+    REQUIRE(alice->request("message.send", p)["payload"]["seq"] == i);
+  }
+  auto carol = node.connect("carol");
+  auto s = carol->request("sync", {{"limit", 50}});
+  REQUIRE(s["type"] == "sync.ok");
+  REQUIRE(s["payload"]["conversations"].size() == 1);
+  auto c = s["payload"]["conversations"][0];
+  CHECK(c["conversation_id"] == "d:alice:carol");
+  CHECK(c["last_seq"] == 60);
+  CHECK(c["unread"] == 60);
+  CHECK(c["has_more"] == true);
+  REQUIRE(c["messages"].size() == 50);
+  for (int i = 0; i < 50; ++i)
+    CHECK(c["messages"][i]["seq"] == i + 1);
+  // The next page starts from an explicit cursor.
+  auto s2 = carol->request("sync", {{"cursors", {{"d:alice:carol", 50}}}, {"limit", 50}});
+  auto c2 = s2["payload"]["conversations"][0];
+  REQUIRE(c2["messages"].size() == 10);
+  CHECK(c2["messages"][0]["seq"] == 51);
+  CHECK(c2["has_more"] == false);
+  REQUIRE(carol->request("message.ack", {{"conversation_id", "d:alice:carol"},
+                                         {"seq", 60}})["type"] == "message.ack.ok");
+  // Another device of carol now has nothing to sync: acks are per user.
+  auto tablet = node.connect("carol");
+  CHECK(tablet->request("sync")["payload"]["conversations"].empty());
+  // Acking beyond last_seq would skip future messages: refused.
+  auto beyond = carol->request("message.ack", {{"conversation_id", "d:alice:carol"}, {"seq", 61}});
+  CHECK(beyond["payload"]["code"] == "bad_request");
+}
+
+TEST_CASE("edits and recalls are log entries of their own and change the target", "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto p = text_message("e1", "teh typo");
+  p["to"] = "bob";
+  alice->request("message.send", p);
+  auto edit = alice->request(
+      "message.edit",
+      {{"conversation_id", "d:alice:bob"}, {"seq", 1}, {"content", {{"text", "the typo"}}}});
+  REQUIRE(edit["type"] == "message.edit.ok");
+  CHECK(edit["payload"]["seq"] == 2);
+  auto edited = bob->wait_for("message.edited");
+  REQUIRE(edited);
+  CHECK((*edited)["payload"]["target_seq"] == 1);
+  CHECK((*edited)["payload"]["content"]["text"] == "the typo");
+
+  // Only the author may change a message.
+  auto foreign = bob->request(
+      "message.edit", {{"conversation_id", "d:alice:bob"}, {"seq", 1}, {"content", "mine now"}});
+  CHECK(foreign["payload"]["code"] == "forbidden");
+  CHECK(alice->request("message.recall", {{"conversation_id", "d:alice:bob"},
+                                          {"seq", 9}})["payload"]["code"] == "not_found");
+
+  auto recall = alice->request("message.recall", {{"conversation_id", "d:alice:bob"}, {"seq", 1}});
+  CHECK(recall["payload"]["seq"] == 3);
+  REQUIRE(bob->wait_for("message.recalled"));
+  CHECK(alice->request("message.edit", {{"conversation_id", "d:alice:bob"},
+                                        {"seq", 1},
+                                        {"content", "too late"}})["payload"]["code"] == "conflict");
+
+  auto h = bob->request("history", {{"conversation_id", "d:alice:bob"}});
+  auto& ms = h["payload"]["messages"];
+  REQUIRE(ms.size() == 3);
+  CHECK(ms[0]["recalled"] == true);
+  CHECK(ms[0]["edited"] == true);
+  CHECK(ms[0]["content"].is_null());
+  CHECK(ms[1]["kind"] == "edit");
+  CHECK(ms[1]["target_seq"] == 1);
+  CHECK(ms[2]["kind"] == "recall");
+}
+
+TEST_CASE("read receipts, typing, unread counts and the conversation list", "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  for (int i = 1; i <= 3; ++i) {
+    auto p = text_message("r" + std::to_string(i), "m");
+    p["to"] = "bob";
+    alice->request("message.send", p);
+  }
+  auto g = alice->request("group.create", {{"group_id", "club"}, {"members", {"bob"}}});
+  REQUIRE(g["type"] == "group.create.ok");
+  auto q = text_message("g1", "group hi");
+  q["conversation_id"] = "g:club";
+  alice->request("message.send", q);
+
+  auto list = bob->request("conversations.list");
+  REQUIRE(list["type"] == "conversations.list.ok");
+  auto& convs = list["payload"]["conversations"];
+  REQUIRE(convs.size() == 2);
+  CHECK(convs[0]["conversation_id"] == "g:club"); // most recent first
+  CHECK(convs[0]["unread"] == 1);
+  CHECK(convs[0]["last_message"]["content"]["text"] == "group hi");
+  CHECK(convs[1]["conversation_id"] == "d:alice:bob");
+  CHECK(convs[1]["unread"] == 3);
+  CHECK(convs[1]["last_seq"] == 3);
+
+  REQUIRE(bob->request("message.read", {{"conversation_id", "d:alice:bob"},
+                                        {"read_seq", 2}})["type"] == "message.read.ok");
+  auto receipt = alice->wait_for("receipt.read");
+  REQUIRE(receipt);
+  CHECK((*receipt)["payload"] ==
+        json{{"conversation_id", "d:alice:bob"}, {"user_id", "bob"}, {"read_seq", 2}});
+  auto after = bob->request("conversations.list", {{"limit", 5}});
+  CHECK(after["payload"]["conversations"][1]["unread"] == 1);
+  CHECK(after["payload"]["conversations"][1]["read_seq"] == 2);
+  CHECK(bob->request("message.read", {{"conversation_id", "d:alice:bob"},
+                                      {"read_seq", 99}})["payload"]["code"] == "bad_request");
+
+  REQUIRE(bob->request("message.typing", {{"conversation_id", "d:alice:bob"}})["type"] ==
+          "message.typing.ok");
+  auto typing = alice->wait_for("typing");
+  REQUIRE(typing);
+  CHECK((*typing)["payload"]["user_id"] == "bob");
+
+  auto presence = alice->request("presence.query", {{"user_ids", {"bob", "nobody"}}});
+  REQUIRE(presence["type"] == "presence.query.ok");
+  CHECK(presence["payload"]["presence"][0]["online"] == true);
+  CHECK(presence["payload"]["presence"][1]["online"] == false);
+}
+
+TEST_CASE("WebSocket protobuf and raw TCP clients use the same operations", "[integration]") {
+  node_process node;
+  for (auto t : {transport::websocket_binary, transport::tcp}) {
+    INFO((t == transport::tcp ? "tcp" : "websocket binary"));
+    auto alice = node.connect("alice", t);
+    auto bob = node.connect("bob", t);
+    auto p = text_message(t == transport::tcp ? "t1" : "w1", "binary");
+    p["to"] = "bob";
+    auto ok = alice->request("message.send", p);
+    REQUIRE(ok["type"] == "message.send.ok");
+    auto got = bob->wait_for("message.new");
+    REQUIRE(got);
+    CHECK((*got)["payload"]["content"]["text"] == "binary");
+    auto h = bob->request("history", {{"conversation_id", "d:alice:bob"}, {"after_seq", 0}});
+    CHECK(h["payload"]["messages"].size() >= 1);
+    CHECK(bob->request("message.ack", {{"conversation_id", "d:alice:bob"}, {"seq", 1}})["type"] ==
+          "message.ack.ok");
+  }
+}
+
+TEST_CASE("the HTTP API sends, reads history and syncs with a bearer token", "[integration]") {
+  node_process node;
+  auto bob = node.connect("bob");
+  auto [status, body] =
+      http(node.ws_port(), "POST", "/v1/messages", token_for("alice"),
+           R"({"client_msg_id":"h1","to":"bob","msg_type":1,"content":"via http"})");
+  CHECK(status == 200);
+  CHECK(json::parse(body)["seq"] == 1);
+  auto pushed = bob->wait_for("message.new");
+  REQUIRE(pushed);
+  CHECK((*pushed)["payload"]["content"] == "via http");
+
+  auto [hs, hb] = http(node.ws_port(), "GET", "/v1/conversations/d:alice:bob/messages?after_seq=0",
+                       token_for("bob"));
+  CHECK(hs == 200);
+  CHECK(json::parse(hb)["messages"].size() == 1);
+  auto [ss, sb] = http(node.ws_port(), "GET", "/v1/sync?limit=10", token_for("bob"));
+  CHECK(ss == 200);
+  CHECK(json::parse(sb)["conversations"][0]["last_seq"] == 1);
+  auto [fs, fb] =
+      http(node.ws_port(), "GET", "/v1/conversations/d:alice:bob/messages", token_for("mallory"));
+  CHECK(fs == 403);
+  CHECK(json::parse(fb)["code"] == "forbidden");
+  CHECK(http(node.ws_port(), "GET", "/v1/sync", "").first == 401);
+  CHECK(http(node.ws_port(), "GET", "/v1/sync", "alice.0.bad").first == 401);
+  auto [rs, rb] = http(node.ws_port(), "POST", "/v1/rpc", token_for("bob"),
+                       R"({"type":"conversations.list","req_id":"q"})");
+  CHECK(rs == 200);
+  CHECK(json::parse(rb)["type"] == "conversations.list.ok");
+  CHECK(http(node.ws_port(), "GET", "/healthz", "").first == 200);
+  auto [ms, mb] = http(node.ws_port(), "GET", "/metrics", "");
+  CHECK(ms == 200);
+  CHECK_THAT(mb, Catch::Contains("chorus_messages_stored_total 1"));
+}
+
+TEST_CASE("passivated actors come back from storage with their state", "[integration]") {
+  node_process node{{"--actors.idle-timeout=200ms"}};
+  {
+    auto alice = node.connect("alice");
+    auto p = text_message("p1", "before");
+    p["to"] = "bob";
+    REQUIRE(alice->request("message.send", p)["payload"]["seq"] == 1);
+  }
+  // Long enough for the conversation and both users to passivate.
+  std::this_thread::sleep_for(1500ms);
+  auto [ms, mb] = http(node.ws_port(), "GET", "/metrics", "");
+  CHECK_THAT(mb, Catch::Contains("chorus_active_conversations 0"));
+  auto alice = node.connect("alice");
+  auto p = text_message("p1", "before");
+  p["to"] = "bob";
+  CHECK(alice->request("message.send", p)["payload"]["seq"] == 1); // dedup survived
+  auto q = text_message("p2", "after");
+  q["to"] = "bob";
+  CHECK(alice->request("message.send", q)["payload"]["seq"] == 2); // last_seq survived
+}

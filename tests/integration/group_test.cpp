@@ -1,0 +1,121 @@
+// Groups: membership, fan-out to every member device, and gapless seq under
+// concurrent senders.
+#include "node_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+using namespace chorus::test;
+using chorus::client::json;
+using namespace std::chrono_literals;
+
+TEST_CASE("a group message reaches every member, and membership is enforced", "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto carol = node.connect("carol");
+  auto dave = node.connect("dave");
+
+  auto g = alice->request("group.create",
+                          {{"group_id", "team"}, {"title", "Team"}, {"members", {"bob", "carol"}}});
+  REQUIRE(g["type"] == "group.create.ok");
+  CHECK(g["payload"]["conversation_id"] == "g:team");
+  CHECK(alice->request("group.create", {{"group_id", "team"}})["payload"]["code"] == "conflict");
+
+  auto p = text_message("t1", "hello team");
+  p["conversation_id"] = "g:team";
+  REQUIRE(alice->request("message.send", p)["payload"]["seq"] == 1);
+  for (auto* c : {bob.get(), carol.get()}) {
+    auto got = c->wait_for("message.new");
+    REQUIRE(got);
+    CHECK((*got)["payload"]["conversation_id"] == "g:team");
+  }
+  CHECK_FALSE(dave->wait_for("message.new", 300ms));
+
+  // Non-members: forbidden for sends and history, and sync names no group.
+  auto d = text_message("d1", "let me in");
+  d["conversation_id"] = "g:team";
+  CHECK(dave->request("message.send", d)["payload"]["code"] == "forbidden");
+  CHECK(dave->request("history", {{"conversation_id", "g:team"}})["payload"]["code"] ==
+        "forbidden");
+  CHECK(dave->request("sync", {{"cursors", {{"g:team", 0}}}})["payload"]["code"] == "forbidden");
+  CHECK(dave->request("sync")["payload"]["conversations"].empty());
+  CHECK(dave->request("history", {{"conversation_id", "g:nothing"}})["payload"]["code"] ==
+        "not_found");
+
+  // Only the owner removes others; anyone may add; anyone may leave.
+  CHECK(bob->request("group.remove_members",
+                     {{"conversation_id", "g:team"}, {"members", {"carol"}}})["payload"]["code"] ==
+        "forbidden");
+  REQUIRE(bob->request("group.add_members",
+                       {{"conversation_id", "g:team"}, {"members", {"dave"}}})["type"] ==
+          "group.add_members.ok");
+  auto d2 = text_message("d2", "thanks");
+  d2["conversation_id"] = "g:team";
+  CHECK(dave->request("message.send", d2)["payload"]["seq"] == 2);
+  REQUIRE(alice->request("group.remove_members",
+                         {{"conversation_id", "g:team"}, {"members", {"dave"}}})["type"] ==
+          "group.remove_members.ok");
+  CHECK(dave->request("history", {{"conversation_id", "g:team"}})["payload"]["code"] ==
+        "forbidden");
+  REQUIRE(carol->request("group.leave", {{"conversation_id", "g:team"}})["type"] ==
+          "group.leave.ok");
+  bob->discard("message.new");
+  carol->discard("message.new");
+  auto p3 = text_message("t3", "who is left");
+  p3["conversation_id"] = "g:team";
+  alice->request("message.send", p3);
+  CHECK(bob->wait_for("message.new"));
+  CHECK_FALSE(carol->wait_for("message.new", 300ms));
+  // Group operations make no sense on a direct conversation.
+  CHECK(alice->request("group.leave", {{"conversation_id", "d:alice:bob"}})["payload"]["code"] ==
+        "bad_request");
+}
+
+TEST_CASE("concurrent senders in one group get gapless, unique seqs", "[integration]") {
+  node_process node;
+  constexpr int senders = 8;
+  constexpr int per_sender = 40;
+  std::vector<std::string> members;
+  for (int i = 0; i < senders; ++i)
+    members.push_back("u" + std::to_string(i));
+  auto owner = node.connect("u0");
+  REQUIRE(owner->request("group.create", {{"group_id", "busy"}, {"members", members}})["type"] ==
+          "group.create.ok");
+  std::vector<std::vector<uint64_t>> seqs(senders);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < senders; ++s)
+    threads.emplace_back([&, s] {
+      auto c = node.connect(members[s]);
+      for (int i = 0; i < per_sender; ++i) {
+        auto p = text_message("s" + std::to_string(s) + "-" + std::to_string(i), "x");
+        p["conversation_id"] = "g:busy";
+        auto ok = c->request("message.send", p);
+        seqs[s].push_back(ok["payload"].value("seq", uint64_t{0}));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  std::set<uint64_t> all;
+  for (int s = 0; s < senders; ++s) {
+    REQUIRE(seqs[s].size() == per_sender);
+    for (size_t i = 1; i < seqs[s].size(); ++i)
+      CHECK(seqs[s][i] > seqs[s][i - 1]); // one sender's messages stay in order
+    all.insert(seqs[s].begin(), seqs[s].end());
+  }
+  REQUIRE(all.size() == senders * per_sender);
+  CHECK(*all.begin() == 1);
+  CHECK(*all.rbegin() == senders * per_sender);
+  // The stored log is gapless too.
+  uint64_t expected = 1;
+  json page;
+  do {
+    page = owner->request(
+        "history", {{"conversation_id", "g:busy"}, {"after_seq", expected - 1}, {"limit", 100}});
+    for (auto& m : page["payload"]["messages"])
+      CHECK(m["seq"] == expected++);
+  } while (page["payload"]["has_more"] == true);
+  CHECK(expected == senders * per_sender + 1);
+}

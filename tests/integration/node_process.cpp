@@ -1,0 +1,146 @@
+#include "node_process.hpp"
+
+#include "node/token.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace chorus::test {
+
+namespace {
+
+std::atomic<int> counter{0};
+
+} // namespace
+
+std::string token_for(const std::string& user) {
+  return node::make_token(test_secret, user, 0);
+}
+
+client::json text_message(const std::string& client_msg_id, const std::string& text) {
+  return {{"client_msg_id", client_msg_id}, {"msg_type", 1}, {"content", {{"text", text}}}};
+}
+
+node_process::node_process(std::vector<std::string> extra) : extra_(std::move(extra)) {
+  data_dir_ = (std::filesystem::temp_directory_path() /
+               ("chorus-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                  .string();
+  std::filesystem::remove_all(data_dir_);
+  start();
+}
+
+node_process::~node_process() {
+  if (pid_ > 0)
+    stop();
+  std::filesystem::remove_all(data_dir_);
+}
+
+void node_process::start() {
+  std::vector<std::string> args = {CHORUSD_PATH,
+                                   "--config-file=" CHORUS_SOURCE_DIR "/node.conf",
+                                   "--node.data-dir=" + data_dir_,
+                                   "--net.ws-port=0",
+                                   "--net.tcp-port=0",
+                                   std::string{"--auth.secret="} + test_secret,
+                                   "--log.level=warn"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  int out[2];
+  if (pipe(out) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  // Wait for "ready ws=PORT tcp=PORT".
+  FILE* f = fdopen(out[0], "r");
+  char line[256];
+  bool ready = false;
+  while (fgets(line, sizeof(line), f) != nullptr) {
+    unsigned ws = 0, tcp = 0;
+    if (sscanf(line, "ready ws=%u tcp=%u", &ws, &tcp) == 2) {
+      ws_port_ = static_cast<uint16_t>(ws);
+      tcp_port_ = static_cast<uint16_t>(tcp);
+      ready = true;
+      break;
+    }
+  }
+  fclose(f); // the node's later stdout writes go nowhere; it only logs to stderr
+  if (!ready) {
+    kill9();
+    throw std::runtime_error("chorusd did not start");
+  }
+}
+
+bool node_process::stop() {
+  if (pid_ <= 0)
+    return false;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void node_process::kill9() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::unique_ptr<client::client> node_process::connect(const std::string& user,
+                                                      client::transport t) const {
+  auto port = t == client::transport::tcp ? tcp_port_ : ws_port_;
+  auto c = std::make_unique<client::client>(t, "127.0.0.1", port);
+  if (!user.empty())
+    c->auth(user, token_for(user));
+  return c;
+}
+
+std::pair<int, std::string> http(uint16_t port, const std::string& method,
+                                 const std::string& target, const std::string& token,
+                                 const std::string& body) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  asio::io_context ioc;
+  asio::ip::tcp::resolver resolver{ioc};
+  beast::tcp_stream stream{ioc};
+  stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  if (!token.empty())
+    req.set(bhttp::field::authorization, "Bearer " + token);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buf;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buf, res);
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+} // namespace chorus::test

@@ -1,0 +1,66 @@
+#include "node/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <unistd.h>
+
+using namespace chorus::node;
+
+namespace {
+
+std::vector<std::string> parse(std::vector<std::string> args) {
+  node_config cfg;
+  if (auto err = cfg.parse(args))
+    return {"parse error"};
+  return cfg.validate();
+}
+
+std::string write_conf(const std::string& text) {
+  static int n = 0;
+  auto path = std::string{"/tmp/chorus-config-test-"} + std::to_string(::getpid()) + "-" +
+              std::to_string(n++) + ".conf";
+  std::ofstream out{path};
+  out << text;
+  return path;
+}
+
+} // namespace
+
+TEST_CASE("the shipped node.conf parses and validates", "[node]") {
+  node_config cfg;
+  REQUIRE_FALSE(cfg.parse({"--config-file=" CHORUS_SOURCE_DIR "/node.conf"}));
+  auto problems = cfg.validate();
+  for (auto& p : problems)
+    INFO(p);
+  CHECK(problems.empty());
+  auto s = cfg.settings();
+  CHECK(s.net.ws_port == 7300);
+  CHECK(s.net.tcp_port == 7301);
+  CHECK(s.writer.sync);
+  CHECK(s.members == std::vector<std::string>{"n1"});
+}
+
+TEST_CASE("unknown keys and wrongly typed values are named", "[node]") {
+  auto unknown = parse({"--config-file=" + write_conf("[net]\nws-prt=1\n[auth]\nsecret=\"x\"\n")});
+  REQUIRE(unknown.size() == 1);
+  CHECK_THAT(unknown[0], Catch::Contains("net.ws-prt"));
+  auto typed =
+      parse({"--config-file=" + write_conf("[net]\nws-port=\"abc\"\n[auth]\nsecret=\"x\"\n")});
+  REQUIRE(typed.size() == 1);
+  CHECK_THAT(typed[0], Catch::Contains("net.ws-port"));
+}
+
+TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
+  auto conf = write_conf("[auth]\nsecret=\"x\"\n");
+  auto port = parse({"--config-file=" + conf, "--net.ws-port=70000"});
+  REQUIRE_FALSE(port.empty());
+  CHECK_THAT(port[0], Catch::Contains("net.ws-port"));
+  auto secret = parse({"--config-file=" + write_conf("[log]\nlevel=\"info\"\n")});
+  REQUIRE_FALSE(secret.empty());
+  CHECK_THAT(secret[0], Catch::Contains("auth.secret"));
+  auto level = parse({"--config-file=" + conf, "--log.level=loud"});
+  REQUIRE_FALSE(level.empty());
+  CHECK_THAT(level[0], Catch::Contains("log.level"));
+  CHECK(parse({"--config-file=" + conf, "--limits.sync-limit=10"}).empty());
+}

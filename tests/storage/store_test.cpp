@@ -1,0 +1,207 @@
+#include "storage/store.hpp"
+#include "storage/writer.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+#include <unistd.h>
+
+using namespace chorus;
+using namespace chorus::storage;
+
+namespace {
+
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    path = std::filesystem::temp_directory_path() /
+           ("chorus-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  static inline int counter = 0;
+};
+
+std::unique_ptr<store> open_store(const std::string& path) {
+  std::unique_ptr<store> db;
+  store_options opts;
+  opts.path = path;
+  auto s = store::open(opts, &db);
+  REQUIRE(s.ok());
+  return db;
+}
+
+pb::ChatMessage message(const std::string& conv, uint64_t seq, const std::string& sender) {
+  pb::ChatMessage m;
+  m.set_conversation_id(conv);
+  m.set_seq(seq);
+  m.set_sender(sender);
+  m.set_content("{\"text\":\"m" + std::to_string(seq) + "\"}");
+  return m;
+}
+
+void write_sync(writer& w, write_batch b) {
+  std::promise<status> done;
+  w.submit(std::move(b), [&](const status& s) { done.set_value(s); });
+  REQUIRE(done.get_future().get().ok());
+}
+
+} // namespace
+
+TEST_CASE("the writer group-commits concurrent batches and answers each once durable",
+          "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  writer w{*db, writer_options{}};
+  constexpr int threads = 4;
+  constexpr int per_thread = 500;
+  std::atomic<int> acked{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t)
+    senders.emplace_back([&, t] {
+      for (int i = 1; i <= per_thread; ++i) {
+        write_batch b;
+        b.put_message(message("g:t" + std::to_string(t), i, "u"));
+        w.submit(std::move(b), [&](const status& s) {
+          if (s.ok())
+            ++acked;
+        });
+      }
+    });
+  for (auto& t : senders)
+    t.join();
+  w.stop();
+  CHECK(acked == threads * per_thread);
+  // Group commit: far fewer WAL writes than batches.
+  CHECK(w.stats().batches == threads * per_thread);
+  CHECK(w.stats().groups < w.stats().batches);
+  for (int t = 0; t < threads; ++t) {
+    uint64_t last = 0;
+    REQUIRE(db->last_seq("g:t" + std::to_string(t), &last).ok());
+    CHECK(last == per_thread);
+  }
+}
+
+TEST_CASE("range reads go forward from after_seq and backward from before_seq", "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  writer w{*db, writer_options{}};
+  write_batch b;
+  for (uint64_t i = 1; i <= 20; ++i)
+    b.put_message(message("g:r", i, i % 2 ? "a" : "b"));
+  b.put_message(message("g:r2", 1, "a")); // a neighbour that must not leak in
+  write_sync(w, std::move(b));
+
+  std::vector<pb::ChatMessage> out;
+  bool more = false;
+  range_query q;
+  q.after_seq = 5;
+  q.limit = 5;
+  REQUIRE(db->read_messages("g:r", q, &out, &more).ok());
+  REQUIRE(out.size() == 5);
+  CHECK(out.front().seq() == 6);
+  CHECK(out.back().seq() == 10);
+  CHECK(more);
+
+  q = range_query{};
+  q.before_seq = 4;
+  q.limit = 10;
+  q.newest_first = true;
+  REQUIRE(db->read_messages("g:r", q, &out, &more).ok());
+  REQUIRE(out.size() == 3);
+  CHECK(out.front().seq() == 1);
+  CHECK(out.back().seq() == 3);
+  CHECK_FALSE(more);
+
+  q = range_query{};
+  q.newest_first = true;
+  q.limit = 2;
+  REQUIRE(db->read_messages("g:r", q, &out, &more).ok());
+  REQUIRE(out.size() == 2);
+  CHECK(out.back().seq() == 20);
+  CHECK(more);
+
+  uint64_t unread = 0;
+  REQUIRE(db->count_unread("g:r", 10, "a", &unread).ok());
+  CHECK(unread == 5); // seqs 12, 14, 16, 18, 20 were sent by b
+  uint64_t last = 0;
+  REQUIRE(db->last_seq("g:r2", &last).ok());
+  CHECK(last == 1);
+  REQUIRE(db->last_seq("g:none", &last).ok());
+  CHECK(last == 0);
+}
+
+TEST_CASE("everything written comes back after the store is reopened", "[storage]") {
+  temp_dir dir;
+  {
+    auto db = open_store(dir.path.string());
+    writer w{*db, writer_options{}};
+    write_batch b;
+    b.put_message(message("d:a:b", 1, "a"));
+    pb::DedupEntry d;
+    d.set_seq(1);
+    d.set_message_id("m1");
+    d.set_expires(INT64_MAX);
+    b.put_dedup("d:a:b", "a", "c1", d);
+    pb::InboxEntry e;
+    e.set_delivered_seq(1);
+    e.set_read_seq(1);
+    b.put_inbox("b", "d:a:b", e);
+    b.put_inbox("a", "d:a:b", pb::InboxEntry{});
+    pb::ConversationRecord r;
+    r.set_epoch(42);
+    r.add_members("a");
+    r.add_members("b");
+    b.put_conversation("d:a:b", r);
+    write_sync(w, std::move(b));
+  }
+  auto db = open_store(dir.path.string());
+  uint64_t last = 0;
+  REQUIRE(db->last_seq("d:a:b", &last).ok());
+  CHECK(last == 1);
+  pb::DedupEntry d;
+  bool found = false;
+  REQUIRE(db->get_dedup("d:a:b", "a", "c1", &d, &found).ok());
+  CHECK(found);
+  CHECK(d.message_id() == "m1");
+  std::vector<std::pair<std::string, pb::InboxEntry>> inbox;
+  REQUIRE(db->load_inbox("b", &inbox).ok());
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0].first == "d:a:b");
+  CHECK(inbox[0].second.read_seq() == 1);
+  pb::ConversationRecord r;
+  REQUIRE(db->get_conversation("d:a:b", &r, &found).ok());
+  CHECK(found);
+  CHECK(r.epoch() == 42);
+}
+
+TEST_CASE("expired dedup entries are not found", "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  writer w{*db, writer_options{}};
+  write_batch b;
+  pb::DedupEntry d;
+  d.set_seq(3);
+  d.set_expires(1); // long ago
+  b.put_dedup("g:x", "u", "old", d);
+  write_sync(w, std::move(b));
+  bool found = true;
+  REQUIRE(db->get_dedup("g:x", "u", "old", &d, &found).ok());
+  CHECK_FALSE(found);
+}
+
+TEST_CASE("a stopped writer refuses batches with an error instead of losing them silently",
+          "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  writer w{*db, writer_options{}};
+  w.stop();
+  std::promise<status> done;
+  write_batch b;
+  b.put_message(message("g:x", 1, "u"));
+  w.submit(std::move(b), [&](const status& s) { done.set_value(s); });
+  CHECK_FALSE(done.get_future().get().ok());
+}

@@ -32,6 +32,10 @@ struct actor_settings {
   uint32_t sync_limit_max = 1000;
   uint32_t list_limit_max = 1000;
   uint32_t max_group_members = 10000;
+  /// Groups with more members get (conversation, last_seq) signals instead
+  /// of message pushes, coalesced per user over `signal_window`.
+  uint32_t large_group = 500;
+  caf::timespan signal_window = std::chrono::milliseconds{50};
   int64_t dedup_ttl_ms = 7 * 24 * 3600 * 1000LL;
   size_t dedup_cache = 4096; ///< recent client_msg_ids kept per conversation
 };

@@ -56,6 +56,7 @@ void load(conversation_state& st, const context_ptr& ctx) {
     return;
   }
   st.exists = found;
+  st.durable_seq = st.last_seq;
   if (st.is_group) {
     set_members(st, {st.record.members().begin(), st.record.members().end()});
   } else {
@@ -73,6 +74,19 @@ void fan_out(self_ptr self, const caf::actor& router, const push_ptr& p, const c
       continue;
     self->send(router, notify_atom::value, m, caf::make_message(deliver_atom::value, p, origin));
   }
+}
+
+/// Tells every member that the log advanced. Small conversations push the
+/// entry itself; large groups send only (conversation, last_seq), which each
+/// user actor coalesces, and clients pull with history.
+void publish_entry(self_ptr self, const context_ptr& ctx, const caf::actor& router,
+                   const push_ptr& p, const caf::actor& origin) {
+  auto& st = self->state;
+  if (st.members.size() <= ctx->settings.large_group)
+    return fan_out(self, router, p, origin);
+  for (const auto& m : st.members)
+    self->send(router, notify_atom::value, m,
+               caf::make_message(signal_atom::value, st.id, st.durable_seq));
 }
 
 void notify_members(self_ptr self, const caf::actor& router, const std::vector<std::string>& users,
@@ -197,6 +211,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
               i != st.changed_targets.end() && i->second.first == event.seq())
             st.changed_targets.erase(i); // no later change of it in flight
           ctx->metrics->messages_stored += 1;
+          st.durable_seq = std::max(st.durable_seq, event.seq());
           pb::EventOk ok;
           ok.set_seq(event.seq());
           rp.deliver(std::move(ok));
@@ -208,7 +223,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                                c->set_target_seq(event.target_seq());
                                c->set_content(event.content());
                              });
-          fan_out(self, router, p, origin);
+          publish_entry(self, ctx, router, p, origin);
         },
         [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
     return rp;
@@ -323,6 +338,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
              created_for = std::move(created_for)]() mutable {
               auto& st = self->state;
               ctx->metrics->messages_stored += 1;
+              st.durable_seq = std::max(st.durable_seq, m.seq());
               auto reply = reply_of(m);
               if (auto i = st.recent.find(key); i != st.recent.end()) {
                 i->second.durable = true;
@@ -334,7 +350,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
               notify_members(self, router, created_for, true);
               auto p = make_push("message.new",
                                  [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
-              fan_out(self, router, p, origin);
+              publish_entry(self, ctx, router, p, origin);
             },
             [self, rp, key](const std::string& what) mutable {
               auto err = make_error(errc::internal, what);
@@ -386,10 +402,12 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         ok.set_has_more(has_more);
         return ok;
       },
-      [self, router, check](typing_atom, const std::string& user,
-                            const caf::actor& origin) -> caf::result<void> {
+      [self, ctx, router, check](typing_atom, const std::string& user,
+                                 const caf::actor& origin) -> caf::result<void> {
         if (auto err = check(user))
           return err;
+        if (self->state.members.size() > ctx->settings.large_group)
+          return caf::unit; // not pushed in large groups: it would cost O(members) per keystroke
         auto p = make_push("typing", [&](pb::Frame& f) {
           f.mutable_typing_push()->set_conversation_id(self->state.id);
           f.mutable_typing_push()->set_user_id(user);
@@ -411,7 +429,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         self->request(router, ctx->settings.request_timeout, user_atom::value, user,
                       caf::make_message(set_read_atom::value, st.id, read_seq))
             .then(
-                [self, router, rp, user, read_seq, origin](bool advanced) mutable {
+                [self, ctx, router, rp, user, read_seq, origin](bool advanced) mutable {
                   self->state.waiting_replies -= 1;
                   rp.deliver(caf::unit);
                   if (!advanced)
@@ -422,7 +440,11 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                     r->set_user_id(user);
                     r->set_read_seq(read_seq);
                   });
-                  fan_out(self, router, p, origin);
+                  if (self->state.members.size() <= ctx->settings.large_group)
+                    fan_out(self, router, p, origin);
+                  else // large groups: only the reader's other devices hear of it
+                    self->send(router, notify_atom::value, user,
+                               caf::make_message(deliver_atom::value, p, origin));
                 },
                 [self, rp](caf::error& err) mutable {
                   self->state.waiting_replies -= 1;

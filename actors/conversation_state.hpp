@@ -35,6 +35,7 @@ struct conversation_state {
   pb::ConversationRecord record;    ///< for groups: members, owner, title
   std::vector<std::string> members; ///< sorted
   uint64_t last_seq = 0;            ///< last seq assigned (maybe not durable yet)
+  uint64_t durable_seq = 0;         ///< last seq known durable
   bool broken = false;              ///< storage failed: every request fails
 
   /// Recent sends by "sender \0 client_msg_id"; older ones are found in the

@@ -68,6 +68,8 @@ using set_read_atom = caf::atom_constant<caf::atom("set_read")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
+using signal_atom = caf::atom_constant<caf::atom("signal")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 // -- connection --------------------------------------------------------------------
 using request_atom = caf::atom_constant<caf::atom("request")>;

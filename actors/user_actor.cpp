@@ -106,6 +106,30 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
             ctx->metrics->deliveries += 1;
           }
       },
+      [self, ctx](signal_atom, const std::string& conv, uint64_t last_seq) {
+        auto& st = self->state;
+        st.clock.touch();
+        if (st.devices.empty())
+          return;
+        if (st.pending_signals.empty())
+          self->delayed_send(self, ctx->settings.signal_window, flush_atom::value);
+        auto& pending = st.pending_signals[conv];
+        pending = std::max(pending, last_seq);
+      },
+      [self, ctx](flush_atom) {
+        auto& st = self->state;
+        for (const auto& [conv, last_seq] : st.pending_signals) {
+          auto p = make_push("conversation.signal", [&](pb::Frame& f) {
+            f.mutable_signal()->set_conversation_id(conv);
+            f.mutable_signal()->set_last_seq(last_seq);
+          });
+          for (const auto& d : st.devices) {
+            self->send(d, push_atom::value, p);
+            ctx->metrics->deliveries += 1;
+          }
+        }
+        st.pending_signals.clear();
+      },
       [self](joined_atom, const std::string& conv) {
         self->state.clock.touch();
         self->state.inbox.try_emplace(conv);

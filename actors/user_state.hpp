@@ -23,12 +23,15 @@ struct user_state {
   /// The user's live connections (devices), possibly on other nodes.
   std::vector<caf::actor> devices;
   int64_t last_seen = 0;
+  /// Large-group signals waiting for the coalescing window: conversation ->
+  /// last_seq. Flushed to every device when the window ends.
+  std::map<std::string, uint64_t> pending_signals;
 
   std::map<uint64_t, pending_write> writes;
   uint64_t next_write = 0;
   entity_clock clock;
 
-  bool busy() const { return !devices.empty() || !writes.empty(); }
+  bool busy() const { return !devices.empty() || !writes.empty() || !pending_signals.empty(); }
 };
 
 } // namespace chorus

@@ -36,7 +36,12 @@ node_config::node_config() {
       .add(history_max_, "history-max", "largest page size of history (default 500)")
       .add(sync_limit_, "sync-limit", "default messages per conversation in sync (default 100)")
       .add(sync_max_, "sync-max", "largest sync limit (default 1000)")
-      .add(max_group_members_, "max-group-members", "largest group (default 10000)");
+      .add(max_group_members_, "max-group-members", "largest group (default 10000)")
+      .add(large_group_, "large-group",
+           "groups with more members get conversation.signal instead of message pushes "
+           "(default 500)")
+      .add(signal_window_, "signal-window",
+           "how long signals are coalesced per user (default 50ms)");
   opt_group{custom_options_, "storage"}
       .add(sync_, "sync", "fsync the WAL before acknowledging writes (default true)")
       .add(dedup_ttl_, "dedup-ttl", "how long client_msg_ids are remembered (default 168h)")
@@ -112,6 +117,9 @@ std::vector<std::string> node_config::validate() const {
   range("limits.sync-max", sync_max_, 1, 100000);
   range("limits.sync-limit", sync_limit_, 1, sync_max_);
   range("limits.max-group-members", max_group_members_, 2, 1000000);
+  range("limits.large-group", large_group_, 2, 1000000);
+  if (signal_window_.count() < 0 || signal_window_ > std::chrono::seconds{10})
+    problems.push_back("'limits.signal-window' must be between 0 and 10s");
   positive("storage.dedup-ttl", dedup_ttl_);
   range("storage.block-cache-mb", block_cache_mb_, 1, 1 << 20);
   positive("actors.idle-timeout", idle_timeout_);
@@ -144,6 +152,8 @@ node_settings node_config::settings() const {
   a.sync_limit_default = static_cast<uint32_t>(sync_limit_);
   a.sync_limit_max = static_cast<uint32_t>(sync_max_);
   a.max_group_members = static_cast<uint32_t>(max_group_members_);
+  a.large_group = static_cast<uint32_t>(large_group_);
+  a.signal_window = signal_window_;
   a.dedup_ttl_ms = duration_cast<milliseconds>(dedup_ttl_).count();
   s.net.host = host_;
   s.net.ws_port = static_cast<uint16_t>(ws_port_);

@@ -62,6 +62,8 @@ private:
   int64_t sync_limit_ = 100;
   int64_t sync_max_ = 1000;
   int64_t max_group_members_ = 10000;
+  int64_t large_group_ = 500;
+  caf::timespan signal_window_ = std::chrono::milliseconds{50};
   bool sync_ = true;
   caf::timespan dedup_ttl_ = std::chrono::hours{24 * 7};
   int64_t block_cache_mb_ = 64;

@@ -119,3 +119,37 @@ TEST_CASE("concurrent senders in one group get gapless, unique seqs", "[integrat
   } while (page["payload"]["has_more"] == true);
   CHECK(expected == senders * per_sender + 1);
 }
+
+TEST_CASE("large groups send coalesced conversation.signal and members pull with history",
+          "[integration]") {
+  node_process node{{"--limits.large-group=3", "--limits.signal-window=100ms"}};
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto carol = node.connect("carol");
+  REQUIRE(alice->request("group.create",
+                         {{"group_id", "big"}, {"members", {"bob", "carol", "dave"}}})["type"] ==
+          "group.create.ok");
+  // A burst of five messages.
+  for (int i = 1; i <= 5; ++i) {
+    auto p = text_message("b" + std::to_string(i), "burst");
+    p["conversation_id"] = "g:big";
+    REQUIRE(alice->request("message.send", p)["payload"]["seq"] == i);
+  }
+  CHECK_FALSE(bob->wait_for("message.new", 300ms)); // no bodies are pushed
+  // Coalesced: a signal carries the newest seq; at most a couple for the burst.
+  uint64_t last = 0;
+  int signals = 0;
+  while (auto s = bob->wait_for("conversation.signal", 500ms)) {
+    ++signals;
+    CHECK((*s)["payload"]["conversation_id"] == "g:big");
+    last = std::max<uint64_t>(last, (*s)["payload"]["last_seq"]);
+  }
+  CHECK(last == 5);
+  CHECK(signals <= 2);
+  auto h = bob->request("history", {{"conversation_id", "g:big"}, {"after_seq", 0}});
+  CHECK(h["payload"]["messages"].size() == 5);
+  // Typing is not fanned out in large groups; the request still succeeds.
+  CHECK(carol->request("message.typing", {{"conversation_id", "g:big"}})["type"] ==
+        "message.typing.ok");
+  CHECK_FALSE(bob->wait_for("typing", 300ms));
+}

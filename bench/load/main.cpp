@@ -1,0 +1,79 @@
+// chorus-load: the Chorus load generator, a real client of the protocol.
+//
+//   chorus-load --workload=w1|w2|w3|w4|w6-send|w6-verify [--key=value ...]
+//
+// Prints a progress line every second (stderr), then one summary: JSON on
+// stdout (and in --json=FILE) and a short table on stderr. See
+// docs/benchmarks.md for the workloads and bench/run.sh for the commands that
+// start a node and run them.
+#include "engine.hpp"
+#include "options.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+using namespace chorus::bench;
+using json = nlohmann::json;
+
+namespace {
+
+void print_table(const json& s) {
+  auto num = [&](const char* key) -> std::string {
+    if (!s.contains(key))
+      return "-";
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.0f", s[key].get<double>());
+    return buf;
+  };
+  fprintf(stderr, "\n%-24s %s\n", "workload", s["workload"].get<std::string>().c_str());
+  for (const char* k :
+       {"connections", "connects_per_second", "offered_per_second", "acked_per_second",
+        "delivered_per_second", "completed_messages_per_second", "server_cpu_percent",
+        "loadgen_cpu_percent", "server_rss_kb", "server_bytes_per_connection", "synced_messages",
+        "sync_seconds", "acked", "lost", "duplicated", "gaps"})
+    if (s.contains(k))
+      fprintf(stderr, "%-24s %s\n", k,
+              s[k].is_number_float() ? num(k).c_str() : s[k].dump().c_str());
+  for (const char* k : {"ack_latency", "delivery_latency", "last_member_latency"})
+    if (s.contains(k)) {
+      const auto& l = s[k];
+      fprintf(stderr, "%-24s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s us (n=%s)\n", k,
+              l["p50_us"].dump().c_str(), l["p90_us"].dump().c_str(), l["p99_us"].dump().c_str(),
+              l["p999_us"].dump().c_str(), l["max_us"].dump().c_str(), l["count"].dump().c_str());
+    }
+  if (s.contains("errors") && !s["errors"].empty())
+    fprintf(stderr, "%-24s %s\n", "errors", s["errors"].dump().c_str());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (auto err = o.parse(argc, argv); !err.empty() || o.workload.empty()) {
+    fprintf(stderr, "chorus-load: %s\n", err.empty() ? "--workload is required" : err.c_str());
+    return 2;
+  }
+  json summary = {{"workload", o.workload}, {"wire", o.wire_name}, {"threads", o.threads}};
+  int rc = 0;
+  if (o.workload == "w1" || o.workload == "w2" || o.workload == "w3") {
+    summary["users"] = o.workload == "w2" ? o.groups * o.members : o.users;
+    if (o.workload == "w2") {
+      summary["groups"] = o.groups;
+      summary["members"] = o.members;
+    }
+    summary["size"] = o.size;
+    rc = run_async_workload(o, summary);
+  } else if (o.workload == "w4" || o.workload == "w6-send" || o.workload == "w6-verify") {
+    rc = run_sync_workload(o, summary);
+  } else {
+    fprintf(stderr, "chorus-load: unknown workload '%s'\n", o.workload.c_str());
+    return 2;
+  }
+  summary["exit_code"] = rc;
+  std::cout << summary.dump() << std::endl;
+  if (!o.json_out.empty())
+    std::ofstream{o.json_out} << summary.dump(2) << "\n";
+  print_table(summary);
+  return rc;
+}

@@ -1,0 +1,110 @@
+#include "options.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace chorus::bench {
+
+std::string options::parse(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quiet") {
+      quiet = true;
+      continue;
+    }
+    auto eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos)
+      return "unexpected argument '" + a + "' (use --key=value)";
+    auto key = a.substr(2, eq - 2);
+    auto value = a.substr(eq + 1);
+    try {
+      if (key == "workload")
+        workload = value;
+      else if (key == "host")
+        host = value;
+      else if (key == "port")
+        port = static_cast<uint16_t>(std::stoi(value));
+      else if (key == "wire")
+        wire_name = value;
+      else if (key == "secret")
+        secret = value;
+      else if (key == "prefix")
+        prefix = value;
+      else if (key == "threads")
+        threads = std::stoi(value);
+      else if (key == "users" || key == "connections")
+        users = std::stoi(value);
+      else if (key == "groups")
+        groups = std::stoi(value);
+      else if (key == "members")
+        members = std::stoi(value);
+      else if (key == "rate")
+        rate = std::stod(value);
+      else if (key == "window")
+        window = std::stoi(value);
+      else if (key == "duration")
+        duration = std::stod(value);
+      else if (key == "warmup")
+        warmup = std::stod(value);
+      else if (key == "size")
+        size = std::stoi(value);
+      else if (key == "messages")
+        messages = std::stoi(value);
+      else if (key == "conversations")
+        conversations = std::stoi(value);
+      else if (key == "server-pid")
+        server_pid = std::stoi(value);
+      else if (key == "record")
+        record = value;
+      else if (key == "json")
+        json_out = value;
+      else
+        return "unknown option --" + key;
+    } catch (const std::exception&) {
+      return "invalid value for --" + key + ": '" + value + "'";
+    }
+  }
+  if (wire_name != "tcp" && wire_name != "ws")
+    return "--wire must be tcp or ws";
+  if (threads < 1 || users < 1 || window < 1 || members < 2 || groups < 1 || size < 1)
+    return "counts must be positive (members at least 2)";
+  return {};
+}
+
+proc_sample sample_process(int pid) {
+  proc_sample s;
+  if (pid <= 0)
+    return s;
+  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      s.rss_kb = std::stoull(line.substr(6));
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in{content.substr(close + 2)};
+    std::string field;
+    uint64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+      if (i == 14)
+        utime = std::stoull(field);
+      if (i == 15)
+        stime = std::stoull(field);
+    }
+    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return s;
+}
+
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+} // namespace chorus::bench

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Runs one benchmark workload against a fresh node and prints its figures.
+#
+#   bench/run.sh w1|w2|w3|w4|w6|all [extra chorus-load options]
+#
+# Starts chorusd with a new data directory (storage.sync=true, the default),
+# pins it to one core and the load generator to another, runs, and stops
+# everything. Environment:
+#   SHORT=1         seconds-long runs (what CI does, so the tools cannot rot)
+#   WIRE=tcp|ws     the client protocol (default tcp: protobuf over raw TCP)
+#   BUILD_DIR=dir   binaries to use (default build-release, built if missing)
+#   NODE_CPU=0 LOAD_CPU=1   the cores for node and load generator
+#   RESULTS=dir     where JSON summaries go (default bench/results)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+workload=${1:?usage: bench/run.sh w1|w2|w3|w4|w6|all [options]}
+shift
+extra=("$@")
+short=${SHORT:-0}
+wire=${WIRE:-tcp}
+node_cpu=${NODE_CPU:-0}
+load_cpu=${LOAD_CPU:-1}
+results=${RESULTS:-bench/results}
+mkdir -p "$results"
+
+if [ -z "${BUILD_DIR:-}" ]; then
+  BUILD_DIR=build-release
+  scripts/setup.sh
+  BUILD_TYPE=Release BUILD_DIR=$BUILD_DIR scripts/build.sh -DCHORUS_BUILD_TESTS=OFF >/dev/null
+fi
+chorusd=$BUILD_DIR/chorusd
+load=$BUILD_DIR/chorus-load
+secret=bench-secret
+
+node_pid=""
+data_dir=""
+ws_port=""
+tcp_port=""
+
+start_node() { # [keep]: reuse data_dir
+  if [ "${1:-}" != keep ]; then
+    data_dir=$(mktemp -d /tmp/chorus-bench.XXXXXX)
+  fi
+  local out
+  out=$(mktemp /tmp/chorus-bench-out.XXXXXX)
+  taskset -c "$node_cpu" "$chorusd" --config-file=node.conf --node.data-dir="$data_dir" \
+    --net.ws-port=0 --net.tcp-port=0 --auth.secret=$secret --log.level=warn \
+    --limits.sends-per-second=0 ${NODE_ARGS:-} >"$out" 2>"$out.err" &
+  node_pid=$!
+  for _ in $(seq 1 200); do
+    if grep -q '^ready' "$out"; then break; fi
+    sleep 0.05
+  done
+  read -r ws_port tcp_port < <(sed -n 's/^ready ws=\([0-9]*\) tcp=\([0-9]*\)/\1 \2/p' "$out")
+  rm -f "$out"
+  if [ -z "$tcp_port" ]; then
+    echo "bench: node did not start:" >&2
+    cat "$out.err" >&2
+    exit 1
+  fi
+}
+
+stop_node() {
+  if [ -n "$node_pid" ]; then
+    kill -TERM "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+    node_pid=""
+  fi
+}
+
+cleanup() {
+  stop_node
+  [ -n "$data_dir" ] && rm -rf "$data_dir"
+  return 0
+}
+trap cleanup EXIT
+
+port() { if [ "$wire" = ws ]; then echo "$ws_port"; else echo "$tcp_port"; fi; }
+
+run_load() { # name, options...
+  local name=$1
+  shift
+  taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
+    --secret=$secret --server-pid="$node_pid" --json="$results/$name.json" "$@" "${extra[@]}" \
+    >/dev/null
+}
+
+field() { # file key -> number
+  sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -n 1
+}
+
+w1() {
+  local secs=10 users=1000
+  [ "$short" = 1 ] && secs=2 && users=100
+  echo "== W1 direct: $users users, saturation (window 8 per connection), $wire"
+  start_node
+  run_load w1-saturation --workload=w1 --users=$users --duration=$secs --warmup=1 --window=8
+  stop_node
+  local sat
+  sat=$(field "$results/w1-saturation.json" delivered_per_second)
+  local half
+  half=$(awk -v r="$sat" 'BEGIN { printf "%d", r / 2 }')
+  [ "$half" -lt 1 ] && half=1
+  echo "== W1 direct: latency at half of saturation ($half msgs/s, open loop)"
+  rm -rf "$data_dir"
+  start_node
+  run_load w1-latency --workload=w1 --users=$users --duration=$secs --warmup=1 --rate="$half"
+  stop_node
+}
+
+w2() {
+  local secs=10
+  local sizes="100 1000 10000"
+  [ "$short" = 1 ] && secs=2 && sizes="20 200"
+  for s in $sizes; do
+    local rate=200
+    [ "$s" -ge 1000 ] && rate=20
+    [ "$s" -ge 10000 ] && rate=5
+    echo "== W2 group: 1 group of $s members, $rate msgs/s"
+    rm -rf "$data_dir"
+    start_node
+    run_load "w2-$s" --workload=w2 --groups=1 --members="$s" --rate="$rate" --duration=$secs --warmup=1
+    stop_node
+  done
+}
+
+w3() {
+  local per=15000 procs=4 hold=5
+  [ "$short" = 1 ] && per=500 procs=2 hold=1
+  local total=$((per * procs))
+  echo "== W3 idle connections: $procs processes x $per"
+  start_node
+  sleep 0.5
+  local rss0
+  rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$node_pid/status")
+  local pids=() logs=()
+  for p in $(seq 1 "$procs"); do
+    local log
+    log=$(mktemp /tmp/chorus-w3.XXXXXX)
+    logs+=("$log")
+    taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
+      --secret=$secret --workload=w3 --users="$per" --prefix="w3p$p-" --duration=$((hold + 30)) \
+      --json="$results/w3-p$p.json" "${extra[@]}" >/dev/null 2>"$log" &
+    pids+=($!)
+  done
+  local start
+  start=$(date +%s.%N)
+  for log in "${logs[@]}"; do
+    until grep -q '^connected' "$log"; do sleep 0.2; done
+  done
+  local took
+  took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+  sleep "$hold"
+  local rss1
+  rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$node_pid/status")
+  cat "${logs[@]}" | grep '^connected' >&2
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  rm -f "${logs[@]}"
+  awk -v n="$total" -v a="$rss0" -v b="$rss1" -v t="$took" 'BEGIN {
+    printf "{\"workload\":\"w3\",\"connections\":%d,\"server_rss_kb_before\":%d,\"server_rss_kb_connected\":%d,\"server_bytes_per_connection\":%.0f,\"connects_per_second\":%.0f}\n",
+      n, a, b, (b - a) * 1024 / n, n / t }' | tee "$results/w3.json"
+  stop_node
+}
+
+w4() {
+  local k=10000 m=100
+  [ "$short" = 1 ] && k=1000 m=10
+  echo "== W4 sync: $k messages over $m conversations while offline"
+  start_node
+  run_load w4 --workload=w4 --messages=$k --conversations=$m
+  stop_node
+}
+
+w6() {
+  local rounds=5 secs=3
+  [ "$short" = 1 ] && rounds=2 secs=1
+  echo "== W6 crash check: $rounds rounds of kill -9 during sends"
+  local record
+  record=$(mktemp /tmp/chorus-w6.XXXXXX)
+  start_node
+  for r in $(seq 1 "$rounds"); do
+    taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
+      --secret=$secret --workload=w6-send --users=16 --window=16 --duration=60 \
+      --prefix="r$r-" --record="$record" >/dev/null 2>&1 &
+    local sender=$!
+    sleep "$secs"
+    kill -9 "$node_pid"
+    wait "$node_pid" 2>/dev/null || true
+    node_pid=""
+    wait "$sender" || true
+    local t0 t1
+    t0=$(date +%s.%N)
+    start_node keep
+    t1=$(date +%s.%N)
+    echo "round $r: $(wc -l <"$record") acked so far; restart to serving $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s" >&2
+    run_load "w6-verify-$r" --workload=w6-verify --record="$record" || {
+      echo "W6: verification FAILED in round $r" >&2
+      cat "$results/w6-verify-$r.json" >&2
+      exit 1
+    }
+  done
+  cp "$results/w6-verify-$rounds.json" "$results/w6.json"
+  cat "$results/w6.json"
+  rm -f "$record"
+  stop_node
+}
+
+case "$workload" in
+  w1) w1 ;;
+  w2) w2 ;;
+  w3) w3 ;;
+  w4) w4 ;;
+  w6) w6 ;;
+  all) w1; w2; w3; w4; w6 ;;
+  *) echo "unknown workload $workload" >&2; exit 2 ;;
+esac

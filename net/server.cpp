@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <thread>
 
 namespace chorus::net {
@@ -102,7 +103,10 @@ std::string server::start() {
   i.accept(i.ws_acceptor, start_http_session);
   i.accept(i.tcp_acceptor, start_tcp_session);
   for (int n = 0; n < std::max(1, i.env.cfg.io_threads); ++n)
-    i.threads.emplace_back([&i] { i.ioc.run(); });
+    i.threads.emplace_back([&i] {
+      pthread_setname_np(pthread_self(), "chorus.net");
+      i.ioc.run();
+    });
   return {};
 }
 

@@ -11,6 +11,7 @@
 #include <caf/actor.hpp>
 
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -58,6 +59,8 @@ struct out_frame {
 };
 
 /// A bounded queue of outgoing frames; only touched on the session's strand.
+/// Its storage is allocated on first use and released when it drains: most
+/// connections are idle, and an empty std::deque still holds ~600 bytes.
 class outbox {
 public:
   explicit outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
@@ -65,27 +68,31 @@ public:
   /// False if the frame does not fit: the client is not reading.
   bool push(out_frame f) {
     auto n = f.bytes().size();
-    if (bytes_ + n > max_bytes_ && !frames_.empty())
+    if (bytes_ + n > max_bytes_ && !empty())
       return false;
+    if (!frames_)
+      frames_ = std::make_unique<std::deque<out_frame>>();
     bytes_ += n;
-    frames_.push_back(std::move(f));
+    frames_->push_back(std::move(f));
     return true;
   }
 
-  bool empty() const noexcept { return frames_.empty(); }
-  size_t size() const noexcept { return frames_.size(); }
-  out_frame& front() { return frames_.front(); }
-  out_frame& at(size_t i) { return frames_[i]; }
+  bool empty() const noexcept { return !frames_ || frames_->empty(); }
+  size_t size() const noexcept { return frames_ ? frames_->size() : 0; }
+  out_frame& front() { return frames_->front(); }
+  out_frame& at(size_t i) { return (*frames_)[i]; }
 
   void pop_front() {
-    bytes_ -= frames_.front().bytes().size();
-    frames_.pop_front();
+    bytes_ -= frames_->front().bytes().size();
+    frames_->pop_front();
+    if (frames_->empty())
+      frames_.reset();
   }
 
 private:
   size_t max_bytes_;
   size_t bytes_ = 0;
-  std::deque<out_frame> frames_;
+  std::unique_ptr<std::deque<out_frame>> frames_;
 };
 
 } // namespace chorus::net

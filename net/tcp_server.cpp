@@ -8,7 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+
 #include <caf/all.hpp>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 namespace chorus::net {
@@ -29,7 +31,7 @@ public:
     conn_ = env_.spawn_connection(shared_from_this(), false);
     env_.ctx->metrics->connections_open += 1;
     env_.ctx->metrics->connections_total += 1;
-    read_header();
+    read();
   }
 
   void send_reply(const pb::Frame& f) override {
@@ -54,56 +56,74 @@ public:
   }
 
 private:
-  void read_header() {
-    asio::async_read(socket_, asio::buffer(header_),
-                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                       if (ec)
-                         return self->finish();
-                       uint32_t n = 0;
-                       for (unsigned char c : self->header_)
-                         n = (n << 8) | c;
-                       self->read_body(n);
-                     });
+  /// Reads whatever arrived and decodes every complete frame in it: one recv
+  /// for many frames under load. The buffer starts small (idle connections
+  /// are most connections) and doubles while reads fill it, up to 64 KiB.
+  void read() {
+    if (in_.empty())
+      in_.resize(256); // an auth frame fits; idle connections stay small
+    socket_.async_read_some(asio::buffer(in_.data() + filled_, in_.size() - filled_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (ec)
+                                return self->finish();
+                              self->filled_ += n;
+                              self->full_read_ = self->filled_ == self->in_.size();
+                              self->consume();
+                            });
   }
 
-  void read_body(uint32_t n) {
-    bool too_large = n > env_.cfg.max_frame_bytes;
-    // An oversized frame is read in chunks into a small buffer and dropped.
-    body_.resize(too_large ? std::min<size_t>(n, 64 * 1024) : n);
-    skip_ = too_large ? n : 0;
-    if (too_large)
-      return drop(n);
-    asio::async_read(socket_, asio::buffer(body_),
-                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                       if (ec)
-                         return self->finish();
-                       self->on_frame();
-                       self->read_header();
-                     });
-  }
-
-  void drop(size_t remaining) {
-    if (remaining == 0) {
-      env_.ctx->metrics->frames_in += 1;
-      send_reply(
-          error_frame(env_.ctx, {}, errc::too_large,
-                      "frame is over " + std::to_string(env_.cfg.max_frame_bytes) + " bytes"));
-      return read_header();
+  void consume() {
+    size_t pos = 0;
+    size_t needed = 0;
+    for (;;) {
+      if (skip_ > 0) { // the rest of an oversized frame: drop it
+        auto n = std::min(skip_, filled_ - pos);
+        pos += n;
+        skip_ -= n;
+        if (skip_ > 0)
+          break;
+        env_.ctx->metrics->frames_in += 1;
+        send_reply(
+            error_frame(env_.ctx, {}, errc::too_large,
+                        "frame is over " + std::to_string(env_.cfg.max_frame_bytes) + " bytes"));
+        continue;
+      }
+      if (filled_ - pos < 4)
+        break;
+      auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
+      size_t n = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
+      if (n > env_.cfg.max_frame_bytes) {
+        pos += 4;
+        skip_ = n;
+        continue;
+      }
+      if (filled_ - pos - 4 < n) {
+        needed = n + 4; // this frame, once the buffer is compacted
+        break;
+      }
+      on_frame(std::string_view{in_.data() + pos + 4, n});
+      pos += 4 + n;
     }
-    auto chunk = std::min(remaining, body_.size());
-    asio::async_read(
-        socket_, asio::buffer(body_.data(), chunk),
-        [self = shared_from_this(), remaining](boost::system::error_code ec, size_t got) {
-          if (ec)
-            return self->finish();
-          self->drop(remaining - got);
-        });
+    // Keep the incomplete tail at the front of the buffer.
+    if (pos > 0) {
+      std::memmove(in_.data(), in_.data() + pos, filled_ - pos);
+      filled_ -= pos;
+    }
+    if (needed > in_.size()) {
+      in_.resize(needed);
+    } else if (filled_ == 0 && in_.size() > 64 * 1024) {
+      in_.resize(64 * 1024); // give back what one large frame needed
+      in_.shrink_to_fit();
+    } else if (full_read_ && in_.size() < 64 * 1024) {
+      in_.resize(in_.size() * 2); // the client sends faster than one read takes
+    }
+    read();
   }
 
-  void on_frame() {
+  void on_frame(std::string_view bytes) {
     env_.ctx->metrics->frames_in += 1;
     pb::Frame f;
-    if (auto err = decode_binary(body_, &f))
+    if (auto err = decode_binary(bytes, &f))
       send_reply(error_frame(env_.ctx, err->req_id, err->code, err->message));
     else
       caf::anon_send(conn_, request_atom::value, std::move(f));
@@ -165,9 +185,10 @@ private:
   shared_env& env_;
   caf::actor conn_;
   outbox out_;
-  unsigned char header_[4];
-  std::string body_;
-  size_t skip_ = 0;
+  std::vector<char> in_; ///< received bytes; [0, filled_) are valid
+  size_t filled_ = 0;
+  size_t skip_ = 0;        ///< bytes of an oversized frame still to drop
+  bool full_read_ = false; ///< the last read filled the buffer
   std::vector<asio::const_buffer> buffers_;
   size_t in_flight_ = 0;
   bool writing_ = false;

@@ -97,6 +97,13 @@ status store::open(const store_options& opts, std::unique_ptr<store>* out) {
   db_opts.IncreaseParallelism(2);
   db_opts.max_open_files = 512;
   db_opts.keep_log_file_num = 4;
+  // Reuse WAL files: a sync of a recycled (already allocated) file needs no
+  // file-size metadata update, which made each group commit several times
+  // slower on ext4.
+  db_opts.recycle_log_file_num = 4;
+  // Bound memtable memory: 16 MiB per column family, 64 MiB for all of them.
+  db_opts.write_buffer_size = 16u << 20;
+  db_opts.db_write_buffer_size = 64u << 20;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
@@ -107,6 +114,10 @@ status store::open(const store_options& opts, std::unique_ptr<store>* out) {
   for (int i = 0; i < column_count; ++i) {
     rocksdb::ColumnFamilyOptions cf_opts{db_opts};
     cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    // A bloom filter over the memtable's whole keys: point lookups that miss
+    // (a new client_msg_id, an absent record) skip the skiplist search.
+    cf_opts.memtable_whole_key_filtering = true;
+    cf_opts.memtable_prefix_bloom_size_ratio = 0.05;
     if (i == static_cast<int>(column::dedup))
       cf_opts.compaction_filter = &expiry;
     descs.emplace_back(column_names[i], cf_opts);

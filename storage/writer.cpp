@@ -1,11 +1,15 @@
 #include "storage/writer.hpp"
 
 #include <chrono>
+#include <pthread.h>
 
 namespace chorus::storage {
 
 writer::writer(store& db, writer_options opts) : db_(db), opts_(opts) {
-  thread_ = std::thread{[this] { run(); }};
+  thread_ = std::thread{[this] {
+    pthread_setname_np(pthread_self(), "chorus.writer");
+    run();
+  }};
 }
 
 writer::~writer() {

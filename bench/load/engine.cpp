@@ -193,7 +193,9 @@ void engine::tick(worker& w, std::shared_ptr<asio::steady_timer> timer) {
   // measurement (no coordinated omission).
   double per_worker = opts_.rate / static_cast<double>(workers_.size());
   auto now = mono_ns();
-  auto due = static_cast<uint64_t>(static_cast<double>(now - start_ns_) / 1e9 * per_worker);
+  // Send i is due at start + i / rate: at elapsed time t, sends 0..floor(t * rate)
+  // are due.
+  auto due = static_cast<uint64_t>(static_cast<double>(now - start_ns_) / 1e9 * per_worker) + 1;
   std::uniform_int_distribution<size_t> pick(0, w.conns.size() - 1);
   while (w.scheduled < due) {
     auto intended =

@@ -23,7 +23,8 @@ void print_table(const json& s) {
     if (!s.contains(key))
       return "-";
     char buf[64];
-    snprintf(buf, sizeof(buf), "%.0f", s[key].get<double>());
+    auto v = s[key].get<double>();
+    snprintf(buf, sizeof(buf), v < 100 ? "%.3f" : "%.0f", v);
     return buf;
   };
   fprintf(stderr, "\n%-24s %s\n", "workload", s["workload"].get<std::string>().c_str());

@@ -307,3 +307,21 @@ TEST_CASE("passivated actors come back from storage with their state", "[integra
   q["to"] = "bob";
   CHECK(alice->request("message.send", q)["payload"]["seq"] == 2); // last_seq survived
 }
+
+TEST_CASE("frames larger than the read buffer arrive whole over TCP and WebSocket",
+          "[integration]") {
+  node_process node{{"--limits.max-content-bytes=400000"}};
+  for (auto t : {transport::tcp, transport::websocket_binary, transport::websocket_json}) {
+    auto alice = node.connect("alice", t);
+    auto bob = node.connect("bob", t);
+    std::string big(300000, 'b');
+    auto p = text_message("big-" + std::to_string(static_cast<int>(t)), big);
+    p["to"] = "bob";
+    auto ok = alice->request("message.send", p);
+    REQUIRE(ok["type"] == "message.send.ok");
+    auto got = bob->wait_for("message.new");
+    REQUIRE(got);
+    CHECK((*got)["payload"]["content"]["text"].get<std::string>().size() == big.size());
+    CHECK(alice->request("ping")["type"] == "ping.ok"); // the stream is in step
+  }
+}

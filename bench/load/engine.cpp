@@ -75,6 +75,7 @@ private:
   int group_of(int user) const { return user / opts_.members; }
 
   void on_event(worker& w, load_conn& c, const event& ev);
+  void delivered(worker& w, const cmid_parts& p, uint64_t now);
   void send_one(worker& w, load_conn& c, uint64_t intended_ns);
   void tick(worker& w, std::shared_ptr<asio::steady_timer> timer);
   bool connect_all();
@@ -112,6 +113,21 @@ void engine::send_one(worker& w, load_conn& c, uint64_t intended_ns) {
   n_.sent.fetch_add(1, std::memory_order_relaxed);
 }
 
+/// Counts one message reaching one member, and the message's completion when
+/// it was the last member (W2).
+void engine::delivered(worker& w, const cmid_parts& p, uint64_t now) {
+  auto micros = now > p.sent_ns ? (now - p.sent_ns) / 1000 : 0;
+  n_.delivered.fetch_add(1, std::memory_order_relaxed);
+  if (measuring_)
+    w.stats.delivery.record(micros);
+  if (remaining_ && p.index < max_messages &&
+      remaining_[p.index].fetch_sub(1, std::memory_order_relaxed) == 1) {
+    n_.completed.fetch_add(1, std::memory_order_relaxed);
+    if (measuring_)
+      w.stats.last.record(micros);
+  }
+}
+
 void engine::on_event(worker& w, load_conn& c, const event& ev) {
   auto now = mono_ns();
   auto micros_since = [now](uint64_t t) { return now > t ? (now - t) / 1000 : 0; };
@@ -130,15 +146,7 @@ void engine::on_event(worker& w, load_conn& c, const event& ev) {
     cmid_parts p;
     if (!parse_cmid(*ev.client_msg_id, &p))
       break;
-    n_.delivered.fetch_add(1, std::memory_order_relaxed);
-    if (measuring_)
-      w.stats.delivery.record(micros_since(p.sent_ns));
-    if (remaining_ && p.index < max_messages &&
-        remaining_[p.index].fetch_sub(1, std::memory_order_relaxed) == 1) {
-      n_.completed.fetch_add(1, std::memory_order_relaxed);
-      if (measuring_)
-        w.stats.last.record(micros_since(p.sent_ns));
-    }
+    delivered(w, p, now);
     break;
   }
   case event::signal:
@@ -155,15 +163,7 @@ void engine::on_event(worker& w, load_conn& c, const event& ev) {
       cmid_parts p;
       if (!parse_cmid(cmid, &p) || p.sender == c.tag)
         continue;
-      n_.delivered.fetch_add(1, std::memory_order_relaxed);
-      if (measuring_)
-        w.stats.delivery.record(micros_since(p.sent_ns));
-      if (remaining_ && p.index < max_messages &&
-          remaining_[p.index].fetch_sub(1, std::memory_order_relaxed) == 1) {
-        n_.completed.fetch_add(1, std::memory_order_relaxed);
-        if (measuring_)
-          w.stats.last.record(micros_since(p.sent_ns));
-      }
+      delivered(w, p, now);
     }
     if (ev.has_more) {
       c.pulling = true;

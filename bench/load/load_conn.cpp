@@ -121,12 +121,7 @@ void load_conn::start() {
                                });
             });
       };
-      pb::Frame auth;
-      auth.set_type("auth");
-      auth.set_req_id("auth");
-      auth.mutable_auth()->set_user_id(self->user_);
-      auth.mutable_auth()->set_token(i.token);
-      self->request(auth);
+      self->send_auth();
       (*read_loop)();
       return;
     }
@@ -134,7 +129,6 @@ void load_conn::start() {
     i.ws->async_handshake(
         i.ep.address().to_string() + ":" + std::to_string(i.ep.port()), "/ws",
         [self, read_loop](boost::system::error_code ec) {
-          auto& i = *self->impl_;
           if (ec)
             return self->close();
           *read_loop = [self, read_loop]() {
@@ -186,15 +180,19 @@ void load_conn::start() {
               (*read_loop)();
             });
           };
-          pb::Frame auth;
-          auth.set_type("auth");
-          auth.set_req_id("auth");
-          auth.mutable_auth()->set_user_id(self->user_);
-          auth.mutable_auth()->set_token(i.token);
-          self->request(auth);
+          self->send_auth();
           (*read_loop)();
         });
   });
+}
+
+void load_conn::send_auth() {
+  pb::Frame auth;
+  auth.set_type("auth");
+  auth.set_req_id("auth");
+  auth.mutable_auth()->set_user_id(user_);
+  auth.mutable_auth()->set_token(impl_->token);
+  request(auth);
 }
 
 void load_conn::request(const pb::Frame& f) {

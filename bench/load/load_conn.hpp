@@ -68,6 +68,8 @@ public:
   bool pulling = false;
 
 private:
+  void send_auth();
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string user_;

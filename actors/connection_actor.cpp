@@ -15,7 +15,6 @@ namespace chorus {
 struct connection_state {
   static inline const char* name = "connection";
   sink_ptr sink;
-  bool http = false;
   bool authed = false;
   std::string user;
   std::string session_id;
@@ -351,7 +350,6 @@ caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context
 caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, caf::actor router,
                                bool http) {
   self->state.sink = std::move(sink);
-  self->state.http = http;
   self->state.tokens = 2.0 * ctx->settings.sends_per_second;
   if (!http)
     self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);

@@ -6,6 +6,7 @@
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdint>
@@ -52,19 +53,25 @@ void submit_write(Self* self, const context_ptr& ctx, storage::write_batch batch
   });
 }
 
-/// Runs the callback of write `n`. Returns false if the write failed.
+/// Handles (written_atom, n, ok, what): runs the callback of write `n`. A
+/// failed write marks the entity broken (its in-memory state may be ahead of
+/// storage) and is logged as `[<label>:<id>]`.
+/// REQUIRES: self->state has `bool broken` and `std::string id`.
 template <class Self>
-bool complete_write(Self* self, uint64_t n, bool ok, const std::string& what) {
+void complete_write(Self* self, const char* label, uint64_t n, bool ok, const std::string& what) {
   auto i = self->state.writes.find(n);
   if (i == self->state.writes.end())
-    return true;
+    return;
   auto w = std::move(i->second);
   self->state.writes.erase(i);
-  if (ok)
+  if (ok) {
     w.on_durable();
-  else if (w.on_failed)
+    return;
+  }
+  spdlog::get("actors")->error("[{}:{}] write failed: {}", label, self->state.id, what);
+  self->state.broken = true;
+  if (w.on_failed)
     w.on_failed(what);
-  return ok;
 }
 
 /// The idle check an entity runs on every tick_atom: if it is idle (nothing in

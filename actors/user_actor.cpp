@@ -268,10 +268,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
         return p;
       },
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
-        if (!complete_write(self, n, ok, what)) {
-          spdlog::get("actors")->error("[user:{}] write failed: {}", self->state.id, what);
-          self->state.broken = true;
-        }
+        complete_write(self, "user", n, ok, what);
       },
       [self, ctx, router](tick_atom) {
         check_idle(self, router, ctx->settings.idle_timeout, [self] { return self->state.busy(); });

@@ -162,7 +162,6 @@ node_settings node_config::settings() const {
   s.net.max_frame_bytes = static_cast<size_t>(max_frame_bytes_);
   s.net.max_outgoing_bytes = static_cast<size_t>(max_outgoing_bytes_);
   s.store.path = data_dir_;
-  s.store.dedup_ttl_ms = a.dedup_ttl_ms;
   s.store.block_cache_bytes = static_cast<size_t>(block_cache_mb_) << 20;
   s.writer.sync = sync_;
   return s;

@@ -46,6 +46,38 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
+/// The first key after every key that starts with `prefix` ("id\0" -> "id\1").
+std::string prefix_end(std::string prefix) {
+  prefix.back() = '\1';
+  return prefix;
+}
+
+/// An iterator over the keys in [lower, upper) of one column family. It owns
+/// its bounds: RocksDB reads them through pointers while the iterator lives.
+class range_iterator {
+public:
+  range_iterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string lower,
+                 std::string upper)
+    : lower_(std::move(lower)), upper_(std::move(upper)), lower_slice_(lower_),
+      upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_slice_;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  range_iterator(const range_iterator&) = delete;
+  range_iterator& operator=(const range_iterator&) = delete;
+
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+private:
+  std::string lower_;
+  std::string upper_;
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_; // destroyed before the bounds
+};
+
 } // namespace
 
 status status::from(const rocksdb::Status& s) {
@@ -159,16 +191,10 @@ status store::get_conversation(std::string_view id, pb::ConversationRecord* out,
 
 status store::last_seq(std::string_view conv, uint64_t* out) const {
   auto prefix = message_prefix(conv);
-  auto upper = prefix;
-  upper.back() = '\1'; // first key after every "conv\0..." key
-  rocksdb::ReadOptions ro;
-  rocksdb::Slice upper_slice{upper};
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  range_iterator it{db_, cfs_[static_cast<int>(column::messages)], prefix, prefix_end(prefix)};
   it->SeekToLast();
   *out = 0;
-  if (it->Valid() && it->key().starts_with(prefix))
+  if (it->Valid())
     *out = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
   return status::from(it->status());
 }
@@ -187,19 +213,9 @@ status store::read_messages(std::string_view conv, const range_query& q,
                             std::vector<pb::ChatMessage>* out, bool* has_more) const {
   out->clear();
   *has_more = false;
-  auto lower = message_key(conv, q.after_seq + 1);
-  auto upper = q.before_seq != 0 ? message_key(conv, q.before_seq) : [&] {
-    auto u = message_prefix(conv);
-    u.back() = '\1';
-    return u;
-  }();
-  rocksdb::Slice lower_slice{lower};
-  rocksdb::Slice upper_slice{upper};
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  range_iterator it{
+      db_, cfs_[static_cast<int>(column::messages)], message_key(conv, q.after_seq + 1),
+      q.before_seq != 0 ? message_key(conv, q.before_seq) : prefix_end(message_prefix(conv))};
   if (q.newest_first)
     it->SeekToLast();
   else
@@ -221,16 +237,8 @@ status store::read_messages(std::string_view conv, const range_query& q,
 status store::count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
                            uint64_t* out) const {
   *out = 0;
-  auto lower = message_key(conv, after_seq + 1);
-  auto upper = message_prefix(conv);
-  upper.back() = '\1';
-  rocksdb::Slice lower_slice{lower};
-  rocksdb::Slice upper_slice{upper};
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(ro, cfs_[static_cast<int>(column::messages)])};
+  range_iterator it{db_, cfs_[static_cast<int>(column::messages)], message_key(conv, after_seq + 1),
+                    prefix_end(message_prefix(conv))};
   pb::ChatMessage m;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
@@ -257,16 +265,8 @@ status store::get_dedup(std::string_view conv, std::string_view sender,
 status store::load_inbox(std::string_view user,
                          std::vector<std::pair<std::string, pb::InboxEntry>>* out) const {
   out->clear();
-  auto lower = inbox_prefix(user);
-  auto upper = lower;
-  upper.back() = '\1';
-  rocksdb::Slice lower_slice{lower};
-  rocksdb::Slice upper_slice{upper};
-  rocksdb::ReadOptions ro;
-  ro.iterate_lower_bound = &lower_slice;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(ro, cfs_[static_cast<int>(column::inbox)])};
+  auto prefix = inbox_prefix(user);
+  range_iterator it{db_, cfs_[static_cast<int>(column::inbox)], prefix, prefix_end(prefix)};
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto& [conv, entry] = out->emplace_back();
     conv = std::string{conversation_of_inbox_key({it->key().data(), it->key().size()})};

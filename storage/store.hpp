@@ -40,8 +40,6 @@ private:
 
 struct store_options {
   std::string path;
-  /// Dedup entries older than this are dropped at compaction and ignored by reads.
-  int64_t dedup_ttl_ms = 7 * 24 * 3600 * 1000LL;
   /// Block cache for all column families.
   size_t block_cache_bytes = 64u << 20;
 };

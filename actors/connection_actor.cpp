@@ -1,7 +1,9 @@
 #include "actors/connection_actor.hpp"
 
+#include "actors/deadlines.hpp"
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
+#include "actors/router.hpp"
 #include "net/validate.hpp"
 #include "node/token.hpp"
 
@@ -20,6 +22,9 @@ struct connection_state {
   std::string session_id;
   double tokens = 0; ///< rate limit bucket
   std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+
+  request_deadlines deadlines; ///< requests forwarded and not yet answered
+  bool timer_armed = false;    ///< an expire_atom is on its way
 };
 
 pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,
@@ -59,11 +64,38 @@ bool take_token(connection_state& st, uint32_t rate) {
   return true;
 }
 
+/// Starts the deadline of a forwarded request; returns its number.
+uint64_t track_request(self_ptr self, const context_ptr& ctx, const std::string& req_id) {
+  auto& st = self->state;
+  auto timeout = ctx->settings.request_timeout;
+  auto n = st.deadlines.open(req_id, std::chrono::steady_clock::now() + timeout);
+  if (!st.timer_armed) {
+    st.timer_armed = true;
+    self->delayed_send(self, timeout, expire_atom::value);
+  }
+  return n;
+}
+
+/// Answers every request past its deadline with `unavailable`; re-arms the
+/// timer for the next deadline.
+void expire_requests(self_ptr self, const context_ptr& ctx) {
+  auto& st = self->state;
+  st.timer_armed = false;
+  auto now = std::chrono::steady_clock::now();
+  st.deadlines.expire(now, [&](const std::string& req_id) {
+    st.sink->send_reply(error_frame(ctx, req_id, errc::unavailable, "request timed out"));
+  });
+  if (auto next = st.deadlines.next_deadline()) {
+    st.timer_armed = true;
+    self->delayed_send(self, std::max<caf::timespan>(*next - now, std::chrono::milliseconds{1}),
+                       expire_atom::value);
+  }
+}
+
 /// Handles one request frame of an authenticated session.
 class dispatcher {
 public:
-  dispatcher(self_ptr self, context_ptr ctx, caf::actor router)
-    : self_(self), ctx_(std::move(ctx)), router_(std::move(router)) {}
+  dispatcher(self_ptr self, context_ptr ctx) : self_(self), ctx_(std::move(ctx)) {}
 
   void handle(pb::Frame& f);
 
@@ -81,24 +113,31 @@ private:
     reply(std::move(f));
   }
 
-  /// Sends (route, key, inner) to the router; on success answers with
-  /// `<type>.ok` and the payload `fill(frame, reply)` sets.
-  template <class T, class Route, class Fill>
-  void ask(Route route, const std::string& key, caf::message inner, const pb::Frame& req,
-           Fill fill) {
-    auto req_id = req.req_id();
-    auto type = req.type() + ".ok";
+  /// Sends `xs...` to entity `key` (through the router); on success answers
+  /// with `<type>.ok` and the payload `fill(frame, reply)` sets.
+  template <class T, class Fill, class... Ts>
+  void ask(entity_kind kind, const std::string& key, const pb::Frame& req, Fill fill, Ts&&... xs) {
+    auto target = ctx_->router->route(kind, key);
+    if (!target) {
+      auto info = describe(target.error());
+      return fail(req.req_id(), info.code, info.message);
+    }
+    auto n = track_request(self_, ctx_, req.req_id());
     auto self = self_;
     auto ctx = ctx_;
-    auto on_error = [self, ctx, req_id](caf::error& err) {
+    auto on_error = [self, ctx, req_id = req.req_id(), n](caf::error& err) {
+      auto& st = self->state;
+      if (!st.deadlines.settle(n))
+        return;
       auto info = describe(err);
-      self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+      st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
     };
-    auto handle =
-        self_->request(router_, ctx_->settings.request_timeout, route, key, std::move(inner));
+    auto handle = self_->request(*target, caf::infinite, std::forward<Ts>(xs)...);
     if constexpr (std::is_void_v<T>) {
       handle.then(
-          [self, req_id, type, fill]() {
+          [self, req_id = req.req_id(), type = req.type() + ".ok", fill, n]() {
+            if (!self->state.deadlines.settle(n))
+              return;
             pb::Frame f;
             f.set_type(type);
             f.set_req_id(req_id);
@@ -108,7 +147,9 @@ private:
           on_error);
     } else {
       handle.then(
-          [self, req_id, type, fill](T& x) {
+          [self, req_id = req.req_id(), type = req.type() + ".ok", fill, n](T& x) {
+            if (!self->state.deadlines.settle(n))
+              return;
             pb::Frame f;
             f.set_type(type);
             f.set_req_id(req_id);
@@ -148,7 +189,6 @@ private:
 
   self_ptr self_;
   context_ptr ctx_;
-  caf::actor router_;
 };
 
 auto no_payload = [](pb::Frame&) {};
@@ -178,9 +218,10 @@ void dispatcher::send(pb::Frame& f) {
   if (!rate_ok(f))
     return;
   auto origin = caf::actor_cast<caf::actor>(self_);
-  ask<pb::SendOk>(conv_atom::value, conv,
-                  caf::make_message(send_atom::value, user, std::move(req), info.quote_seq, origin),
-                  f, [](pb::Frame& out, pb::SendOk& x) { *out.mutable_send_ok() = std::move(x); });
+  ask<pb::SendOk>(
+      entity_kind::conversation, conv, f,
+      [](pb::Frame& out, pb::SendOk& x) { *out.mutable_send_ok() = std::move(x); },
+      send_atom::value, user, std::move(req), info.quote_seq, origin);
 }
 
 void dispatcher::group_create(pb::Frame& f) {
@@ -195,8 +236,9 @@ void dispatcher::group_create(pb::Frame& f) {
     if (!net::valid_user_id(m))
       return fail(f.req_id(), errc::bad_request, "members must be valid user ids");
   ask<pb::GroupCreateOk>(
-      conv_atom::value, "g:" + req.group_id(), caf::make_message(create_atom::value, user, req), f,
-      [](pb::Frame& out, pb::GroupCreateOk& x) { *out.mutable_group_create_ok() = std::move(x); });
+      entity_kind::conversation, "g:" + req.group_id(), f,
+      [](pb::Frame& out, pb::GroupCreateOk& x) { *out.mutable_group_create_ok() = std::move(x); },
+      create_atom::value, user, req);
 }
 
 void dispatcher::members(pb::Frame& f, bool add) {
@@ -212,9 +254,12 @@ void dispatcher::members(pb::Frame& f, bool add) {
       return fail(f.req_id(), errc::bad_request, "members must be valid user ids");
     users.push_back(m);
   }
-  auto inner = add ? caf::make_message(add_atom::value, self_->state.user, std::move(users))
-                   : caf::make_message(remove_atom::value, self_->state.user, std::move(users));
-  ask<void>(conv_atom::value, conv, std::move(inner), f, no_payload);
+  if (add)
+    ask<void>(entity_kind::conversation, conv, f, no_payload, add_atom::value, self_->state.user,
+              std::move(users));
+  else
+    ask<void>(entity_kind::conversation, conv, f, no_payload, remove_atom::value, self_->state.user,
+              std::move(users));
 }
 
 void dispatcher::handle(pb::Frame& f) {
@@ -229,19 +274,16 @@ void dispatcher::handle(pb::Frame& f) {
   } else if (type == "message.ack") {
     if (!conversation_of(f, f.ack().conversation_id(), &conv))
       return;
-    ask<void>(user_atom::value, user, caf::make_message(ack_atom::value, conv, f.ack().seq()), f,
-              no_payload);
+    ask<void>(entity_kind::user, user, f, no_payload, ack_atom::value, conv, f.ack().seq());
   } else if (type == "message.read") {
     if (!conversation_of(f, f.read().conversation_id(), &conv))
       return;
-    ask<void>(conv_atom::value, conv,
-              caf::make_message(read_atom::value, user, f.read().read_seq(), origin), f,
-              no_payload);
+    ask<void>(entity_kind::conversation, conv, f, no_payload, read_atom::value, user,
+              f.read().read_seq(), origin);
   } else if (type == "message.typing") {
     if (!conversation_of(f, f.typing().conversation_id(), &conv) || !rate_ok(f))
       return;
-    ask<void>(conv_atom::value, conv, caf::make_message(typing_atom::value, user, origin), f,
-              no_payload);
+    ask<void>(entity_kind::conversation, conv, f, no_payload, typing_atom::value, user, origin);
   } else if (type == "message.edit") {
     if (!conversation_of(f, f.edit().conversation_id(), &conv))
       return;
@@ -251,27 +293,32 @@ void dispatcher::handle(pb::Frame& f) {
       return fail(f.req_id(), err->code, err->message);
     if (!rate_ok(f))
       return;
-    ask<pb::EventOk>(conv_atom::value, conv,
-                     caf::make_message(edit_atom::value, user, f.edit(), origin), f,
-                     [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; });
+    ask<pb::EventOk>(
+        entity_kind::conversation, conv, f,
+        [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; }, edit_atom::value, user,
+        f.edit(), origin);
   } else if (type == "message.recall") {
     if (!conversation_of(f, f.recall().conversation_id(), &conv) || !rate_ok(f))
       return;
-    ask<pb::EventOk>(conv_atom::value, conv,
-                     caf::make_message(recall_atom::value, user, f.recall(), origin), f,
-                     [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; });
+    ask<pb::EventOk>(
+        entity_kind::conversation, conv, f,
+        [](pb::Frame& out, pb::EventOk& x) { *out.mutable_event_ok() = x; }, recall_atom::value,
+        user, f.recall(), origin);
   } else if (type == "sync") {
     for (const auto& [id, seq] : f.sync().cursors())
       if (!conversation_of(f, id, &conv))
         return;
-    ask<pb::SyncOk>(user_atom::value, user, caf::make_message(sync_atom::value, f.sync()), f,
-                    [](pb::Frame& out, pb::SyncOk& x) { *out.mutable_sync_ok() = std::move(x); });
+    ask<pb::SyncOk>(
+        entity_kind::user, user, f,
+        [](pb::Frame& out, pb::SyncOk& x) { *out.mutable_sync_ok() = std::move(x); },
+        sync_atom::value, f.sync());
   } else if (type == "history") {
     if (!conversation_of(f, f.history().conversation_id(), &conv))
       return;
     ask<pb::HistoryOk>(
-        conv_atom::value, conv, caf::make_message(history_atom::value, user, f.history()), f,
-        [](pb::Frame& out, pb::HistoryOk& x) { *out.mutable_history_ok() = std::move(x); });
+        entity_kind::conversation, conv, f,
+        [](pb::Frame& out, pb::HistoryOk& x) { *out.mutable_history_ok() = std::move(x); },
+        history_atom::value, user, f.history());
   } else if (type == "conversations.list") {
     auto& cfg = ctx_->settings;
     uint32_t limit =
@@ -279,10 +326,12 @@ void dispatcher::handle(pb::Frame& f) {
     if (limit == 0 || limit > cfg.list_limit_max)
       return fail(f.req_id(), errc::bad_request,
                   "limit must be between 1 and " + std::to_string(cfg.list_limit_max));
-    ask<pb::ConversationsListOk>(user_atom::value, user, caf::make_message(list_atom::value, limit),
-                                 f, [](pb::Frame& out, pb::ConversationsListOk& x) {
-                                   *out.mutable_conversations_list_ok() = std::move(x);
-                                 });
+    ask<pb::ConversationsListOk>(
+        entity_kind::user, user, f,
+        [](pb::Frame& out, pb::ConversationsListOk& x) {
+          *out.mutable_conversations_list_ok() = std::move(x);
+        },
+        list_atom::value, limit);
   } else if (type == "group.create") {
     group_create(f);
   } else if (type == "group.add_members") {
@@ -292,7 +341,7 @@ void dispatcher::handle(pb::Frame& f) {
   } else if (type == "group.leave") {
     if (!conversation_of(f, f.group_leave().conversation_id(), &conv))
       return;
-    ask<void>(conv_atom::value, conv, caf::make_message(leave_atom::value, user), f, no_payload);
+    ask<void>(entity_kind::conversation, conv, f, no_payload, leave_atom::value, user);
   } else if (type == "presence.query") {
     const auto& ids = f.presence_query().user_ids();
     if (ids.empty() || ids.size() > 100)
@@ -312,9 +361,12 @@ void dispatcher::handle(pb::Frame& f) {
     auto self = self_;
     auto ctx = ctx_;
     for (int i = 0; i < ids.size(); ++i) {
-      self_
-          ->request(router_, ctx_->settings.request_timeout, user_atom::value, ids[i],
-                    caf::make_message(presence_atom::value))
+      auto target = ctx_->router->route(entity_kind::user, ids[i]);
+      if (!target) {
+        auto info = describe(target.error());
+        return fail(f.req_id(), info.code, info.message);
+      }
+      self_->request(*target, ctx_->settings.request_timeout, presence_atom::value)
           .then(
               [self, out, remaining, i](pb::Presence& p) {
                 *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
@@ -339,23 +391,21 @@ void dispatcher::handle(pb::Frame& f) {
 
 } // namespace
 
-caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, caf::actor router,
-                               bool http);
+caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bool http);
 
 caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
-                                  caf::actor router, bool http) {
-  return sys.spawn(connection_actor, std::move(sink), std::move(ctx), std::move(router), http);
+                                  bool http) {
+  return sys.spawn(connection_actor, std::move(sink), std::move(ctx), http);
 }
 
-caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, caf::actor router,
-                               bool http) {
+caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bool http) {
   self->state.sink = std::move(sink);
   self->state.tokens = 2.0 * ctx->settings.sends_per_second;
   if (!http)
     self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);
-  auto d = std::make_shared<dispatcher>(self, ctx, router);
+  auto d = std::make_shared<dispatcher>(self, ctx);
   return {
-      [self, ctx, router, d](request_atom, pb::Frame& f) {
+      [self, ctx, d](request_atom, pb::Frame& f) {
         auto& st = self->state;
         if (st.authed)
           return d->handle(f);
@@ -382,8 +432,15 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, ca
         st.user = a.user_id();
         st.session_id = new_session_id();
         auto req_id = f.req_id();
-        self->request(router, ctx->settings.request_timeout, user_atom::value, st.user,
-                      caf::make_message(attach_atom::value, caf::actor_cast<caf::actor>(self)))
+        auto user = ctx->router->route(entity_kind::user, st.user);
+        if (!user) {
+          st.authed = false;
+          auto info = describe(user.error());
+          st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+          return;
+        }
+        self->request(*user, ctx->settings.request_timeout, attach_atom::value,
+                      caf::actor_cast<caf::actor>(self))
             .then(
                 [self, req_id]() {
                   pb::Frame ok;
@@ -408,6 +465,7 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, ca
       },
       [self](push_atom, const push_ptr& p) { self->state.sink->send_push(p); },
       [self](closed_atom) { self->quit(); },
+      [self, ctx](expire_atom) { expire_requests(self, ctx); },
       [self](tick_atom) {
         if (!self->state.authed) {
           self->state.sink->close("authentication timeout");

@@ -1,7 +1,9 @@
 // The connection actor: one per client connection (a WebSocket, a TCP
 // connection, or an HTTP keep-alive connection). It owns the authenticated
 // user id of the session and turns protocol frames into requests to user and
-// conversation actors, through the router.
+// conversation actors, which it finds through the router. It answers a request
+// the entity has not answered within settings.request_timeout with
+// `unavailable` ("request timed out") and drops the late answer.
 //
 // The network side (net/) decodes frames and hands them over; the actor hands
 // back replies and pushes through a frame_sink, which encodes them in the
@@ -56,7 +58,7 @@ using sink_ptr = std::shared_ptr<frame_sink>;
 /// Spawns the actor of one client connection; `http` for HTTP connections,
 /// which authenticate every request and are not devices.
 caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
-                                  caf::actor router, bool http);
+                                  bool http);
 
 /// An error reply frame; also counts it in the node's metrics.
 pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,

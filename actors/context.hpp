@@ -51,8 +51,11 @@ private:
   std::atomic<uint64_t> last_{0};
 };
 
+class router;
+
 struct actor_context {
   actor_settings settings;
+  chorus::router* router = nullptr; ///< owned by the node; outlives every actor
   storage::store* db = nullptr;
   storage::writer* writer = nullptr;
   node::metrics* metrics = nullptr;

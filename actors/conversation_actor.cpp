@@ -49,7 +49,7 @@ void set_members(conversation_state& st, std::vector<std::string> members) {
 void load(conversation_state& st, const context_ptr& ctx) {
   bool found = false;
   auto s = ctx->db->get_conversation(st.id, &st.record, &found);
-  if (s.ok())
+  if (s.ok() && found) // the record is stored with (or before) the first entry
     s = ctx->db->last_seq(st.id, &st.last_seq);
   if (!s.ok()) {
     spdlog::get("actors")->error("[conv:{}] cannot load: {}", st.id, s.what());
@@ -58,6 +58,7 @@ void load(conversation_state& st, const context_ptr& ctx) {
   }
   st.exists = found;
   st.durable_seq = st.last_seq;
+  st.dedup_stored = st.last_seq > 0;
   if (st.is_group) {
     set_members(st, {st.record.members().begin(), st.record.members().end()});
   } else {
@@ -68,34 +69,40 @@ void load(conversation_state& st, const context_ptr& ctx) {
 
 /// Sends a push to every member's active user actor. `origin` (a connection)
 /// does not get it; neither does `skip_user`'s any device if given.
-void fan_out(self_ptr self, const caf::actor& router, const push_ptr& p, const caf::actor& origin,
+void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, const caf::actor& origin,
              const std::string* skip_user = nullptr) {
   for (const auto& m : self->state.members) {
     if (skip_user != nullptr && m == *skip_user)
       continue;
-    self->send(router, notify_atom::value, m, caf::make_message(deliver_atom::value, p, origin));
+    if (auto user = ctx->router->find(entity_kind::user, m))
+      self->send(user, deliver_atom::value, p, origin);
   }
 }
 
 /// Tells every member that the log advanced. Small conversations push the
 /// entry itself; large groups send only (conversation, last_seq), which each
 /// user actor coalesces, and clients pull with history.
-void publish_entry(self_ptr self, const context_ptr& ctx, const caf::actor& router,
-                   const push_ptr& p, const caf::actor& origin) {
+void publish_entry(self_ptr self, const context_ptr& ctx, const push_ptr& p,
+                   const caf::actor& origin) {
   auto& st = self->state;
   if (st.members.size() <= ctx->settings.large_group)
-    return fan_out(self, router, p, origin);
+    return fan_out(self, ctx, p, origin);
   for (const auto& m : st.members)
-    self->send(router, notify_atom::value, m,
-               caf::make_message(signal_atom::value, st.id, st.durable_seq));
+    if (auto user = ctx->router->find(entity_kind::user, m))
+      self->send(user, signal_atom::value, st.id, st.durable_seq);
 }
 
-void notify_members(self_ptr self, const caf::actor& router, const std::vector<std::string>& users,
+/// Tells the active user actors of `users` that they joined or left.
+void notify_members(self_ptr self, const context_ptr& ctx, const std::vector<std::string>& users,
                     bool joined) {
   for (const auto& u : users) {
-    auto inner = joined ? caf::make_message(joined_atom::value, self->state.id)
-                        : caf::make_message(left_atom::value, self->state.id);
-    self->send(router, notify_atom::value, u, std::move(inner));
+    auto user = ctx->router->find(entity_kind::user, u);
+    if (!user)
+      continue; // loads its inbox from storage when activated
+    if (joined)
+      self->send(user, joined_atom::value, self->state.id);
+    else
+      self->send(user, left_atom::value, self->state.id);
   }
 }
 
@@ -115,15 +122,21 @@ dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::
   auto& slot = st.recent[key];
   slot.reply = std::move(reply);
   slot.durable = durable;
-  st.recent_order.push_back(key);
-  for (size_t n = st.recent_order.size(); n > ctx->settings.dedup_cache; --n) {
-    auto oldest = std::move(st.recent_order.front());
-    st.recent_order.pop_front();
+  auto& order = st.recent_order;
+  order.push_back(key);
+  for (size_t n = order.size() - st.recent_head; n > ctx->settings.dedup_cache; --n) {
+    auto oldest = std::move(order[st.recent_head++]);
     auto i = st.recent.find(oldest);
-    if (i != st.recent.end() && !i->second.durable)
+    if (i != st.recent.end() && !i->second.durable) {
       st.recent_order.push_back(std::move(oldest)); // in flight: keep it
-    else if (i != st.recent.end())
+    } else if (i != st.recent.end()) {
       st.recent.erase(i);
+      st.dedup_stored = true;
+    }
+  }
+  if (st.recent_head > 0 && 2 * st.recent_head >= order.size()) {
+    order.erase(order.begin(), order.begin() + st.recent_head);
+    st.recent_head = 0;
   }
   return st.recent[key];
 }
@@ -147,13 +160,11 @@ caf::expected<pb::ChatMessage> load_target(conversation_state& st, const context
 
 } // namespace
 
-caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
-                                 caf::actor router) {
+caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx) {
   auto& st = self->state;
   st.id = std::move(id);
   st.is_group = st.id.rfind("g:", 0) == 0;
   load(st, ctx);
-  self->delayed_send(self, ctx->settings.idle_timeout, tick_atom::value);
 
   // Checks shared by every request; an error to answer, or none.
   auto check = [self](const std::string& user) -> caf::error {
@@ -169,9 +180,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
   };
 
   // Appends an edit or recall event and rewrites its target.
-  auto change = [self, ctx, router](const std::string& user, uint64_t target_seq, bool recall,
-                                    const std::string& content,
-                                    const caf::actor& origin) -> caf::result<pb::EventOk> {
+  auto change = [self, ctx](const std::string& user, uint64_t target_seq, bool recall,
+                            const std::string& content,
+                            const caf::actor& origin) -> caf::result<pb::EventOk> {
     auto& st = self->state;
     auto target = load_target(st, ctx, target_seq);
     if (!target)
@@ -206,7 +217,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
     auto rp = self->make_response_promise();
     submit_write(
         self, ctx, std::move(batch),
-        [self, ctx, router, rp, origin, event = std::move(event), target_seq]() mutable {
+        [self, ctx, rp, origin, event = std::move(event), target_seq]() mutable {
           auto& st = self->state;
           if (auto i = st.changed_targets.find(target_seq);
               i != st.changed_targets.end() && i->second.first == event.seq())
@@ -224,7 +235,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                                c->set_target_seq(event.target_seq());
                                c->set_content(event.content());
                              });
-          publish_entry(self, ctx, router, p, origin);
+          publish_entry(self, ctx, p, origin);
         },
         [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
     return rp;
@@ -232,8 +243,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
 
   // Applies a membership change of a group: stores the record and the inbox
   // entries, then tells the users that joined or left.
-  auto change_members = [self, ctx, router](std::vector<std::string> joined,
-                                            std::vector<std::string> left) -> caf::result<void> {
+  auto change_members = [self, ctx](std::vector<std::string> joined,
+                                    std::vector<std::string> left) -> caf::result<void> {
     auto& st = self->state;
     std::vector<std::string> members = st.members;
     members.insert(members.end(), joined.begin(), joined.end());
@@ -258,9 +269,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
     auto rp = self->make_response_promise();
     submit_write(
         self, ctx, std::move(batch),
-        [self, router, rp, joined = std::move(joined), left = std::move(left)]() mutable {
-          notify_members(self, router, joined, true);
-          notify_members(self, router, left, false);
+        [self, ctx, rp, joined = std::move(joined), left = std::move(left)]() mutable {
+          notify_members(self, ctx, joined, true);
+          notify_members(self, ctx, left, false);
           rp.deliver(caf::unit);
         },
         [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
@@ -268,9 +279,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
   };
 
   return {
-      [self, ctx, router, check](send_atom, const std::string& user, pb::Send& req,
-                                 uint64_t quote_seq,
-                                 const caf::actor& origin) -> caf::result<pb::SendOk> {
+      [self, ctx, check](send_atom, const std::string& user, pb::Send& req, uint64_t quote_seq,
+                         const caf::actor& origin) -> caf::result<pb::SendOk> {
         if (auto err = check(user))
           return err;
         auto& st = self->state;
@@ -286,8 +296,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         }
         pb::DedupEntry seen;
         bool found = false;
-        if (auto s = ctx->db->get_dedup(st.id, user, req.client_msg_id(), &seen, &found); !s.ok())
-          return storage_failure(s);
+        if (st.dedup_stored) {
+          if (auto s = ctx->db->get_dedup(st.id, user, req.client_msg_id(), &seen, &found); !s.ok())
+            return storage_failure(s);
+        }
         if (found) {
           pb::SendOk ok;
           ok.set_client_msg_id(req.client_msg_id());
@@ -335,7 +347,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         remember(st, ctx, key, reply_of(m), false);
         submit_write(
             self, ctx, std::move(batch),
-            [self, ctx, router, rp, origin, key, m = std::move(m),
+            [self, ctx, rp, origin, key, m = std::move(m),
              created_for = std::move(created_for)]() mutable {
               auto& st = self->state;
               ctx->metrics->messages_stored += 1;
@@ -348,10 +360,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                 i->second.waiters.clear();
               }
               rp.deliver(std::move(reply));
-              notify_members(self, router, created_for, true);
+              notify_members(self, ctx, created_for, true);
               auto p = make_push("message.new",
                                  [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
-              publish_entry(self, ctx, router, p, origin);
+              publish_entry(self, ctx, p, origin);
             },
             [self, rp, key](const std::string& what) mutable {
               auto err = make_error(errc::internal, what);
@@ -403,8 +415,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         ok.set_has_more(has_more);
         return ok;
       },
-      [self, ctx, router, check](typing_atom, const std::string& user,
-                                 const caf::actor& origin) -> caf::result<void> {
+      [self, ctx, check](typing_atom, const std::string& user,
+                         const caf::actor& origin) -> caf::result<void> {
         if (auto err = check(user))
           return err;
         if (self->state.members.size() > ctx->settings.large_group)
@@ -413,11 +425,11 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
           f.mutable_typing_push()->set_conversation_id(self->state.id);
           f.mutable_typing_push()->set_user_id(user);
         });
-        fan_out(self, router, p, origin, &user);
+        fan_out(self, ctx, p, origin, &user);
         return caf::unit;
       },
-      [self, ctx, router, check](read_atom, const std::string& user, uint64_t read_seq,
-                                 const caf::actor& origin) -> caf::result<void> {
+      [self, ctx, check](read_atom, const std::string& user, uint64_t read_seq,
+                         const caf::actor& origin) -> caf::result<void> {
         if (auto err = check(user))
           return err;
         auto& st = self->state;
@@ -425,12 +437,14 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
           return make_error(errc::bad_request, "read_seq " + std::to_string(read_seq) +
                                                    " is beyond last_seq " +
                                                    std::to_string(st.last_seq));
+        auto reader = ctx->router->route(entity_kind::user, user);
+        if (!reader)
+          return reader.error();
         auto rp = self->make_response_promise();
         st.waiting_replies += 1;
-        self->request(router, ctx->settings.request_timeout, user_atom::value, user,
-                      caf::make_message(set_read_atom::value, st.id, read_seq))
+        self->request(*reader, caf::infinite, set_read_atom::value, st.id, read_seq)
             .then(
-                [self, ctx, router, rp, user, read_seq, origin](bool advanced) mutable {
+                [self, ctx, rp, user, read_seq, origin](bool advanced) mutable {
                   self->state.waiting_replies -= 1;
                   rp.deliver(caf::unit);
                   if (!advanced)
@@ -442,10 +456,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                     r->set_read_seq(read_seq);
                   });
                   if (self->state.members.size() <= ctx->settings.large_group)
-                    fan_out(self, router, p, origin);
-                  else // large groups: only the reader's other devices hear of it
-                    self->send(router, notify_atom::value, user,
-                               caf::make_message(deliver_atom::value, p, origin));
+                    fan_out(self, ctx, p, origin);
+                  else if (auto reader = ctx->router->find(entity_kind::user, user))
+                    self->send(reader, deliver_atom::value, p, origin); // only the reader's devices
                 },
                 [self, rp](caf::error& err) mutable {
                   self->state.waiting_replies -= 1;
@@ -453,8 +466,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
                 });
         return rp;
       },
-      [self, ctx, router](create_atom, const std::string& user,
-                          const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
+      [self, ctx](create_atom, const std::string& user,
+                  const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
@@ -485,8 +498,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
         auto rp = self->make_response_promise();
         submit_write(
             self, ctx, std::move(batch),
-            [self, router, rp, members = std::move(members)]() mutable {
-              notify_members(self, router, members, true);
+            [self, ctx, rp, members = std::move(members)]() mutable {
+              notify_members(self, ctx, members, true);
               pb::GroupCreateOk ok;
               ok.set_conversation_id(self->state.id);
               rp.deliver(std::move(ok));
@@ -540,8 +553,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx,
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "conv", n, ok, what);
       },
-      [self, ctx, router](tick_atom) {
-        check_idle(self, router, ctx->settings.idle_timeout, [self] { return self->state.busy(); });
+      [self, ctx](tick_atom) {
+        check_idle(self, ctx, entity_kind::conversation, [self] { return self->state.busy(); });
       },
   };
 }

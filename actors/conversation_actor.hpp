@@ -43,7 +43,7 @@ namespace chorus {
 struct conversation_state;
 
 caf::behavior conversation_actor(caf::stateful_actor<conversation_state>* self, std::string id,
-                                 context_ptr ctx, caf::actor router);
+                                 context_ptr ctx);
 
 /// The two members of a direct conversation id `d:<a>:<b>`.
 /// REQUIRES: the id passed net::validate_conversation_id().

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -41,7 +40,12 @@ struct conversation_state {
   /// Recent sends by "sender \0 client_msg_id"; older ones are found in the
   /// dedup column family.
   std::unordered_map<std::string, dedup_slot> recent;
-  std::deque<std::string> recent_order;
+  std::vector<std::string> recent_order; ///< oldest first, from recent_head on
+  size_t recent_head = 0;
+  /// Whether a send may have a dedup entry in storage that `recent` lacks:
+  /// entries were stored before this activation, or one left the cache.
+  /// While false, a send missing from `recent` is new, with no storage read.
+  bool dedup_stored = false;
 
   /// Targets changed by edits or recalls whose writes are still in flight:
   /// target seq -> (seq of the latest event changing it, new state).

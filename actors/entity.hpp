@@ -4,11 +4,11 @@
 
 #include "actors/context.hpp"
 #include "actors/messages.hpp"
+#include "actors/router.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,20 +16,13 @@
 
 namespace chorus {
 
-/// Bookkeeping that every routed entity (user, conversation) keeps for
-/// passivation. Call touch() in every handler the router delivers to.
+/// Messages the router routed to this entity and it received; see
+/// router.hpp for how passivation uses it. Call touch() in every handler of a
+/// message that was sent through the router.
 struct entity_clock {
   uint64_t routed = 0;
-  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
 
-  void touch() {
-    ++routed;
-    last_active = std::chrono::steady_clock::now();
-  }
-
-  bool idle_for(caf::timespan t) const {
-    return std::chrono::steady_clock::now() - last_active >= t;
-  }
+  void touch() { ++routed; }
 };
 
 /// A batch handed to the writer and not yet reported back.
@@ -74,26 +67,17 @@ void complete_write(Self* self, const char* label, uint64_t n, bool ok, const st
     w.on_failed(what);
 }
 
-/// The idle check an entity runs on every tick_atom: if it is idle (nothing in
-/// progress, no routed message for `idle`), it asks the router to forget it and
-/// quits when the router agrees; otherwise it checks again later.
-/// REQUIRES: self->state has an `entity_clock clock`.
+/// What an entity does on the router's idle tick (router.hpp): if nothing is
+/// in progress it asks the router to forget it, and quits if the router
+/// agrees (no message is on its way to it). Otherwise it stays; the next
+/// sweep ticks it again.
+/// REQUIRES: self->state has an `entity_clock clock` and `std::string id`.
 template <class Self, class Busy>
-void check_idle(Self* self, const caf::actor& router, caf::timespan idle, Busy busy) {
-  auto again = [self, idle] {
-    self->delayed_send(self, idle / 2 + std::chrono::milliseconds{1}, tick_atom::value);
-  };
-  if (busy() || !self->state.clock.idle_for(idle)) {
-    again();
+void check_idle(Self* self, const context_ptr& ctx, entity_kind kind, Busy busy) {
+  if (busy())
     return;
-  }
-  self->request(router, caf::infinite, passivate_atom::value, self->state.clock.routed)
-      .then([self, again](bool agreed) {
-        if (agreed)
-          self->quit();
-        else
-          again();
-      });
+  if (ctx->router->passivate(kind, self->state.id, self->address(), self->state.clock.routed))
+    self->quit();
 }
 
 } // namespace chorus

@@ -39,12 +39,6 @@ inspect(Inspector& f, T& x) {
 
 namespace chorus {
 
-// -- routing (router) ------------------------------------------------------------
-using conv_atom = caf::atom_constant<caf::atom("conv")>;     // to a conversation
-using user_atom = caf::atom_constant<caf::atom("user")>;     // to a user, activating it
-using notify_atom = caf::atom_constant<caf::atom("notify")>; // to a user if active
-using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
-
 // -- conversation ----------------------------------------------------------------
 using send_atom = caf::atom_constant<caf::atom("send")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
@@ -78,6 +72,7 @@ using push_atom = caf::atom_constant<caf::atom("push")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 
 // -- timers --------------------------------------------------------------------------
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;     // idle check, auth timeout
+using expire_atom = caf::atom_constant<caf::atom("expire")>; // request deadlines
 
 } // namespace chorus

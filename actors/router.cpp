@@ -8,121 +8,152 @@
 #include "actors/user_state.hpp"
 #include "cluster/placement.hpp"
 
-#include <caf/actor_addr.hpp>
 #include <caf/all.hpp>
 
-#include <unordered_map>
+#include <functional>
+#include <vector>
 
 namespace chorus {
 
-namespace {
-
-enum class kind { user, conversation };
-
-struct entry {
-  caf::actor handle;
-  uint64_t forwarded = 0;
-};
-
-} // namespace
-
-struct router_state {
-  static inline const char* name = "router";
-  std::unordered_map<std::string, entry> users;
-  std::unordered_map<std::string, entry> conversations;
-  std::unordered_map<caf::actor_addr, std::pair<kind, std::string>> by_addr;
-
-  std::unordered_map<std::string, entry>& map_of(kind k) {
-    return k == kind::user ? users : conversations;
-  }
-};
-
-caf::behavior router_actor(caf::stateful_actor<router_state>* self, context_ptr ctx,
-                           std::shared_ptr<const cluster::placement> where);
-
-caf::actor spawn_router(caf::actor_system& sys, context_ptr ctx,
-                        std::shared_ptr<const cluster::placement> where) {
-  return sys.spawn(router_actor, std::move(ctx), std::move(where));
+router::router(caf::actor_system& sys, context_ptr ctx,
+               std::shared_ptr<const cluster::placement> where)
+  : sys_(sys), ctx_(std::move(ctx)), where_(std::move(where)) {
+  // Sweeps every idle/2; an entity is ticked after 3 generations without a
+  // message, i.e. after idle to 1.5 x idle.
+  auto period =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->settings.idle_timeout / 2) +
+      std::chrono::milliseconds{1};
+  timer_ = std::thread([this, period] {
+    std::unique_lock<std::mutex> guard{timer_mtx_};
+    while (!timer_cv_.wait_for(guard, period, [this] { return timer_stop_; })) {
+      guard.unlock();
+      sweep();
+      guard.lock();
+    }
+  });
 }
 
-caf::behavior router_actor(caf::stateful_actor<router_state>* self, context_ptr ctx,
-                           std::shared_ptr<const cluster::placement> where) {
-  auto gauge = [ctx](kind k) -> std::atomic<int64_t>& {
-    return k == kind::user ? ctx->metrics->active_users : ctx->metrics->active_conversations;
-  };
+router::~router() {
+  stop_all();
+}
 
-  // Forgets the entity behind `addr`. True if it was known.
-  auto forget = [self, gauge](const caf::actor_addr& addr) {
-    auto i = self->state.by_addr.find(addr);
-    if (i == self->state.by_addr.end())
-      return;
-    auto [k, id] = std::move(i->second);
-    self->state.by_addr.erase(i);
-    self->state.map_of(k).erase(id);
-    gauge(k) -= 1;
-  };
+router::shard& router::shard_of(const std::string& id) {
+  return shards_[std::hash<std::string>{}(id) % shard_count];
+}
 
-  self->set_down_handler([forget](caf::down_msg& dm) { forget(dm.source); });
+std::atomic<int64_t>& router::gauge(entity_kind k) {
+  return k == entity_kind::user ? ctx_->metrics->active_users : ctx_->metrics->active_conversations;
+}
 
-  // On shutdown, every entity stops with the router.
-  self->set_exit_handler([self](caf::exit_msg& em) {
-    for (auto* m : {&self->state.users, &self->state.conversations})
-      for (auto& [id, e] : *m)
-        self->send_exit(e.handle, em.reason);
-    self->quit(em.reason);
-  });
+caf::actor router::spawn_entity(entity_kind k, const std::string& id) {
+  return k == entity_kind::user ? sys_.spawn(user_actor, id, ctx_)
+                                : sys_.spawn(conversation_actor, id, ctx_);
+}
 
-  auto activate = [self, ctx, gauge](kind k, const std::string& id) -> entry& {
-    auto& m = self->state.map_of(k);
+caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
+  if (!where_->is_local(id))
+    return make_error(errc::unavailable, "the owner node '" + where_->owner_of(id) + "' of '" + id +
+                                             "' is not connected");
+  auto generation = generation_.load(std::memory_order_relaxed);
+  auto& s = shard_of(id);
+  caf::actor spawned;
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto& m = s.of(k);
+    if (auto i = m.find(id); i != m.end()) {
+      ++i->second.routed;
+      i->second.last_generation = generation;
+      return i->second.handle;
+    }
+    if (stopping_.load())
+      return make_error(errc::unavailable, "the node is stopping");
+    spawned = spawn_entity(k, id);
+    m.emplace(id, entry{spawned, 1, generation});
+  }
+  gauge(k) += 1;
+  // Outside the lock: if the actor already ended, the functor runs right here.
+  spawned->attach_functor(
+      [this, k, id, addr = spawned.address()](const caf::error&) { forget(k, id, addr); });
+  return spawned;
+}
+
+caf::actor router::find(entity_kind k, const std::string& id) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  auto& m = s.of(k);
+  auto i = m.find(id);
+  if (i == m.end())
+    return {};
+  ++i->second.routed;
+  i->second.last_generation = generation_.load(std::memory_order_relaxed);
+  return i->second.handle;
+}
+
+bool router::passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,
+                       uint64_t received) {
+  auto& s = shard_of(id);
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto& m = s.of(k);
     auto i = m.find(id);
-    if (i != m.end())
-      return i->second;
-    auto me = caf::actor_cast<caf::actor>(self);
-    caf::actor handle = k == kind::user ? self->spawn(user_actor, id, ctx, me)
-                                        : self->spawn(conversation_actor, id, ctx, me);
-    self->monitor(handle);
-    gauge(k) += 1;
-    self->state.by_addr.emplace(handle.address(), std::make_pair(k, id));
-    return m.emplace(id, entry{std::move(handle), 0}).first->second;
-  };
+    if (i == m.end() || i->second.handle.address() != self)
+      return true; // nobody routes to it any more
+    if (i->second.routed != received)
+      return false; // messages are on their way to it
+    m.erase(i);
+  }
+  gauge(k) -= 1;
+  return true;
+}
 
-  auto route = [self, where, activate](kind k, const std::string& id,
-                                       caf::message& inner) -> caf::result<caf::message> {
-    if (!where->is_local(id))
-      return make_error(errc::unavailable, "the owner node '" + where->owner_of(id) + "' of '" +
-                                               id + "' is not connected");
-    auto& e = activate(k, id);
-    ++e.forwarded;
-    return self->delegate(e.handle, std::move(inner));
-  };
+void router::forget(entity_kind k, const std::string& id, const caf::actor_addr& addr) {
+  auto& s = shard_of(id);
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto& m = s.of(k);
+    auto i = m.find(id);
+    if (i == m.end() || i->second.handle.address() != addr)
+      return; // passivated already, or a newer incarnation
+    m.erase(i);
+  }
+  gauge(k) -= 1;
+}
 
-  return {
-      [route](conv_atom, const std::string& id, caf::message& inner) {
-        return route(kind::conversation, id, inner);
-      },
-      [route](user_atom, const std::string& id, caf::message& inner) {
-        return route(kind::user, id, inner);
-      },
-      [self](notify_atom, const std::string& id, caf::message& inner) {
-        auto i = self->state.users.find(id);
-        if (i == self->state.users.end())
-          return;
-        ++i->second.forwarded;
-        self->send(i->second.handle, std::move(inner));
-      },
-      [self, forget](passivate_atom, uint64_t routed) -> bool {
-        auto addr = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        auto i = self->state.by_addr.find(addr);
-        if (i == self->state.by_addr.end())
-          return true; // nobody routes to it any more
-        auto& m = self->state.map_of(i->second.first);
-        auto j = m.find(i->second.second);
-        if (j != m.end() && j->second.forwarded != routed)
-          return false; // messages are on their way to it
-        forget(addr);
-        return true;
-      },
-  };
+void router::sweep() {
+  auto now = generation_.fetch_add(1) + 1;
+  std::vector<caf::actor> idle;
+  for (auto& s : shards_) {
+    {
+      std::lock_guard<std::mutex> guard{s.mtx};
+      for (auto* m : {&s.users, &s.conversations})
+        for (auto& [id, e] : *m)
+          if (now - e.last_generation >= 3)
+            idle.push_back(e.handle);
+    }
+    for (auto& h : idle)
+      caf::anon_send(h, tick_atom::value);
+    idle.clear();
+  }
+}
+
+void router::stop_all() {
+  {
+    std::lock_guard<std::mutex> guard{timer_mtx_};
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable())
+    timer_.join();
+  stopping_ = true;
+  std::vector<caf::actor> all;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto* m : {&s.users, &s.conversations})
+      for (auto& [id, e] : *m)
+        all.push_back(e.handle);
+  }
+  for (auto& h : all)
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
 }
 
 } // namespace chorus

@@ -1,5 +1,10 @@
-// The router: one per node; every message to a user or a conversation goes
-// through it.
+// The router: one per node; every message to a user or a conversation finds
+// its actor through it.
+//
+// It is a table, not an actor: the sender (a connection, a conversation, a
+// user actor) looks the entity up on its own thread and sends to it directly,
+// so a message takes one hop from sender to entity. The table is split into
+// shards, each behind its own mutex; a lookup is one hash probe.
 //
 // It activates entities on demand (virtual actors): the first message for a
 // key spawns its actor, which loads its state from storage. Keys owned by
@@ -7,28 +12,33 @@
 // cluster layer connects that node; entities never need to know which node
 // they are on.
 //
-// Accepts:
-//   (conv_atom, id, message inner)   -> delegates `inner` to conversation `id`,
-//                                       activating it; the reply goes straight
-//                                       back to the original sender.
-//   (user_atom, id, message inner)   -> the same for user `id`.
-//   (notify_atom, id, message inner) -> sends `inner` to user `id` only if it
-//                                       is active (a user with no live actor has
-//                                       no devices to notify). No reply.
-//   (passivate_atom, uint64 routed)  -> from an entity that wants to stop:
-//                                       true (and forgets it) if the router has
-//                                       forwarded it exactly `routed` messages,
-//                                       i.e. nothing is in flight to it; else
-//                                       false and the entity stays.
+// Passivation without lost messages: the router counts the messages it hands
+// out for each entity (every route() or find() is one message the caller then
+// sends), and the entity counts the ones it receives (entity_clock::touch).
+// An idle entity asks passivate() with its count; the router forgets it only
+// if both counts match, i.e. nothing is on its way to it. A sender that looked
+// it up before counted its message before sending, so the entity stays.
+//
+// Idle entities are found by a sweep every idle-timeout / 2: an entity not
+// routed to for at least idle-timeout gets a tick_atom, and checks whether it
+// can passivate (entity.hpp). One timer per node, not one per entity.
 #pragma once
 
 #include "actors/context.hpp"
 
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include <chrono>
+#include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
 
 namespace chorus::cluster {
 class placement;
@@ -36,8 +46,72 @@ class placement;
 
 namespace chorus {
 
-/// Spawns a node's router.
-caf::actor spawn_router(caf::actor_system& sys, context_ptr ctx,
-                        std::shared_ptr<const cluster::placement> where);
+enum class entity_kind { user, conversation };
+
+class router {
+public:
+  router(caf::actor_system& sys, context_ptr ctx, std::shared_ptr<const cluster::placement> where);
+  ~router();
+
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  /// The actor of entity `id`, activated if needed, for one message the
+  /// caller sends to it now. `unavailable` for keys of another node or while
+  /// the node stops.
+  caf::expected<caf::actor> route(entity_kind k, const std::string& id);
+
+  /// The actor of `id` if it is active (for one message), else an invalid
+  /// handle. Used for notifications: a user with no actor has no devices.
+  caf::actor find(entity_kind k, const std::string& id);
+
+  /// From the entity `id` (actor `self`) that wants to stop: true, and the
+  /// router forgets it, if exactly `received` messages were routed to it.
+  bool passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,
+                 uint64_t received);
+
+  /// Ticks every entity not routed to for at least the idle timeout. Runs
+  /// on the router's own timer; public for tests.
+  void sweep();
+
+  /// Stops every entity and refuses new activations (node shutdown).
+  void stop_all();
+
+private:
+  struct entry {
+    caf::actor handle;
+    uint64_t routed = 0;
+    uint64_t last_generation = 0; ///< sweep generation of the last route
+  };
+
+  struct shard {
+    mutable std::mutex mtx;
+    std::unordered_map<std::string, entry> users;
+    std::unordered_map<std::string, entry> conversations;
+
+    std::unordered_map<std::string, entry>& of(entity_kind k) {
+      return k == entity_kind::user ? users : conversations;
+    }
+  };
+
+  static constexpr size_t shard_count = 64;
+
+  shard& shard_of(const std::string& id);
+  caf::actor spawn_entity(entity_kind k, const std::string& id);
+  void forget(entity_kind k, const std::string& id, const caf::actor_addr& addr);
+  std::atomic<int64_t>& gauge(entity_kind k);
+
+  caf::actor_system& sys_;
+  context_ptr ctx_;
+  std::shared_ptr<const cluster::placement> where_;
+  std::array<shard, shard_count> shards_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex timer_mtx_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ = false;
+  std::thread timer_;
+};
 
 } // namespace chorus

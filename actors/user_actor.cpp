@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace chorus {
 
 namespace {
@@ -52,7 +54,7 @@ storage::status last_message(const context_ptr& ctx, const std::string& conv, pb
 
 } // namespace
 
-caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::actor router) {
+caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
   auto& st = self->state;
   st.id = std::move(id);
   {
@@ -70,8 +72,6 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
       st.inbox.emplace(std::move(conv), std::move(entry));
     st.last_seen = found ? rec.last_seen() : 0;
   }
-  self->delayed_send(self, ctx->settings.idle_timeout, tick_atom::value);
-
   self->set_down_handler([self, ctx](caf::down_msg& dm) {
     auto& devs = self->state.devices;
     devs.erase(std::remove_if(devs.begin(), devs.end(),
@@ -79,7 +79,6 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
                devs.end());
     if (devs.empty()) {
       self->state.last_seen = now_ms();
-      self->state.clock.last_active = std::chrono::steady_clock::now();
       pb::UserRecord rec;
       rec.set_last_seen(self->state.last_seen);
       storage::write_batch batch;
@@ -181,7 +180,15 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
           return make_error(errc::bad_request,
                             "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
         pb::SyncOk ok;
-        for (const auto& [conv, entry] : st.inbox) {
+        std::vector<const std::string*> order; // conversations in id order
+        order.reserve(st.inbox.size());
+        for (const auto& kv : st.inbox)
+          order.push_back(&kv.first);
+        std::sort(order.begin(), order.end(),
+                  [](const std::string* a, const std::string* b) { return *a < *b; });
+        for (const auto* id : order) {
+          const auto& conv = *id;
+          const auto& entry = st.inbox.at(conv);
           auto c = req.cursors().find(conv);
           uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq();
           uint64_t last = 0;
@@ -251,8 +258,11 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
               r.summary.has_last_message() ? r.summary.last_message().timestamp() : rec.created();
           rows.push_back(std::move(r));
         }
-        std::stable_sort(rows.begin(), rows.end(),
-                         [](const row& a, const row& b) { return a.order > b.order; });
+        std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+          if (a.order != b.order)
+            return a.order > b.order;
+          return a.summary.conversation_id() < b.summary.conversation_id();
+        });
         pb::ConversationsListOk ok;
         for (size_t i = 0; i < rows.size() && i < limit; ++i)
           *ok.add_conversations() = std::move(rows[i].summary);
@@ -270,8 +280,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx, caf::ac
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "user", n, ok, what);
       },
-      [self, ctx, router](tick_atom) {
-        check_idle(self, router, ctx->settings.idle_timeout, [self] { return self->state.busy(); });
+      [self, ctx](tick_atom) {
+        check_idle(self, ctx, entity_kind::user, [self] { return self->state.busy(); });
       },
   };
 }

@@ -33,7 +33,6 @@ namespace chorus {
 
 struct user_state;
 
-caf::behavior user_actor(caf::stateful_actor<user_state>* self, std::string id, context_ptr ctx,
-                         caf::actor router);
+caf::behavior user_actor(caf::stateful_actor<user_state>* self, std::string id, context_ptr ctx);
 
 } // namespace chorus

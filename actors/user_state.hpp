@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chorus {
@@ -19,7 +20,7 @@ struct user_state {
   bool broken = false;
   /// Every conversation the user is in, with its cursors (the inbox column
   /// family, kept in memory while the actor is active).
-  std::map<std::string, pb::InboxEntry> inbox;
+  std::unordered_map<std::string, pb::InboxEntry> inbox;
   /// The user's live connections (devices), possibly on other nodes.
   std::vector<caf::actor> devices;
   int64_t last_seen = 0;

@@ -18,7 +18,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 caf::actor shared_env::spawn_connection(sink_ptr sink, bool http) {
-  auto conn = spawn_connection_actor(*sys, std::move(sink), ctx, router, http);
+  auto conn = spawn_connection_actor(*sys, std::move(sink), ctx, http);
   std::lock_guard<std::mutex> guard{mtx_};
   live_.emplace(conn.id(), conn);
   return conn;
@@ -82,11 +82,10 @@ struct server::impl {
   }
 };
 
-server::server(caf::actor_system& sys, context_ptr ctx, caf::actor router, net_settings cfg)
+server::server(caf::actor_system& sys, context_ptr ctx, net_settings cfg)
   : impl_(std::make_unique<impl>()) {
   impl_->env.sys = &sys;
   impl_->env.ctx = std::move(ctx);
-  impl_->env.router = std::move(router);
   impl_->env.cfg = std::move(cfg);
 }
 
@@ -127,7 +126,6 @@ void server::stop() {
   // Sessions still open hold their connection actors and the reverse: end the
   // actors, which releases the sessions and closes their sockets.
   i.env.end_all();
-  i.env.router = caf::actor{};
 }
 
 uint16_t server::ws_port() const noexcept {

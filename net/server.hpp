@@ -25,7 +25,7 @@ struct net_settings {
 
 class server {
 public:
-  server(caf::actor_system& sys, context_ptr ctx, caf::actor router, net_settings cfg);
+  server(caf::actor_system& sys, context_ptr ctx, net_settings cfg);
   ~server();
 
   /// Binds both ports and starts the I/O threads. Returns an error message, or

@@ -22,7 +22,6 @@ namespace chorus::net {
 struct shared_env {
   caf::actor_system* sys = nullptr;
   context_ptr ctx;
-  caf::actor router;
   net_settings cfg;
 
   /// Spawns a connection actor for a session and remembers it, so that a

@@ -16,7 +16,7 @@ struct node::parts {
   std::unique_ptr<storage::store> db;
   std::unique_ptr<storage::writer> writer;
   context_ptr ctx;
-  caf::actor router;
+  std::unique_ptr<router> routes;
   std::unique_ptr<net::server> server;
 };
 
@@ -58,20 +58,22 @@ std::string node::start() {
   p.ctx->ids = std::make_unique<id_generator>(settings_.actors.node_id);
   auto where = std::make_shared<const cluster::placement>(
       settings_.members, settings_.actors.node_id, settings_.shards);
-  p.router = spawn_router(sys_, p.ctx, where);
+  p.routes = std::make_unique<router>(sys_, p.ctx, where);
+  p.ctx->router = p.routes.get();
   stops_.push_back([this, &p] {
     // The router stops every user and conversation actor it activated; then
     // wait for all actors, so nothing writes to storage after this point.
-    caf::anon_send_exit(p.router, caf::exit_reason::user_shutdown);
-    p.router = caf::actor{};
+    p.routes->stop_all();
     sys_.await_all_actors_done();
+    p.ctx->router = nullptr;
+    p.routes.reset();
   });
   if (settings_.actors.dev_mode)
     log->warn("DEVELOPMENT MODE: auth accepts ANY token for ANY user. Never run this in "
               "production.");
 
   // 3. listeners
-  p.server = std::make_unique<net::server>(sys_, p.ctx, p.router, settings_.net);
+  p.server = std::make_unique<net::server>(sys_, p.ctx, settings_.net);
   if (auto err = p.server->start(); !err.empty())
     return fail(err);
   stops_.push_back([&p] { p.server->stop(); });

@@ -440,7 +440,7 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bo
           return;
         }
         self->request(*user, ctx->settings.request_timeout, attach_atom::value,
-                      caf::actor_cast<caf::actor>(self))
+                      caf::actor_cast<caf::actor>(self), st.sink)
             .then(
                 [self, req_id]() {
                   pb::Frame ok;

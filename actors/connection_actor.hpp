@@ -18,7 +18,9 @@
 //                                    HTTP layer verified for `user`. HTTP
 //                                    connections are not devices: they get no
 //                                    pushes.
-//   (push_atom, push_ptr)            a push for this device.
+//   (push_atom, push_ptr)            a push for this device (from a user actor
+//                                    on another node; local ones write to the
+//                                    sink directly).
 //   (closed_atom)                    the socket is gone: the actor stops, and the
 //                                    user actor drops the device.
 //
@@ -28,6 +30,7 @@
 #include "actors/context.hpp"
 #include "actors/errors.hpp"
 #include "actors/push.hpp"
+#include "actors/sink.hpp"
 #include "proto/chorus.pb.h"
 
 #include <caf/fwd.hpp>
@@ -36,24 +39,6 @@
 #include <string>
 
 namespace chorus {
-
-/// Where a connection actor writes. Implemented by the network sessions;
-/// every member is thread-safe and returns without waiting for the socket.
-class frame_sink {
-public:
-  virtual ~frame_sink() = default;
-
-  /// Queues a reply, encoded in the session's format.
-  virtual void send_reply(const pb::Frame& frame) = 0;
-
-  /// Queues a push, using the push's cached encoding for the session's format.
-  virtual void send_push(const push_ptr& p) = 0;
-
-  /// Closes the connection, telling the client `reason` where the transport can.
-  virtual void close(const std::string& reason) = 0;
-};
-
-using sink_ptr = std::shared_ptr<frame_sink>;
 
 /// Spawns the actor of one client connection; `http` for HTTP connections,
 /// which authenticate every request and are not devices.

@@ -37,7 +37,9 @@ struct actor_settings {
   uint32_t large_group = 500;
   caf::timespan signal_window = std::chrono::milliseconds{50};
   int64_t dedup_ttl_ms = 7 * 24 * 3600 * 1000LL;
-  size_t dedup_cache = 4096; ///< recent client_msg_ids kept per conversation
+  /// Recent sends kept per conversation to answer resends without a storage
+  /// read; older ones are found in the dedup column family.
+  size_t dedup_cache = 256;
 };
 
 /// Message ids: unique across the cluster, roughly time-ordered.

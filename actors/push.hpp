@@ -7,6 +7,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,8 +28,9 @@ public:
 
 private:
   pb::Frame frame_;
-  mutable std::once_flag json_once_;
-  mutable std::once_flag binary_once_;
+  mutable std::mutex mtx_; ///< taken only by the first encoding of each format
+  mutable std::atomic<bool> json_ready_{false};
+  mutable std::atomic<bool> binary_ready_{false};
   mutable std::string json_;
   mutable std::string binary_;
 };

@@ -20,6 +20,15 @@ caf::error storage_failure(const storage::status& s) {
   return make_error(errc::internal, s.what());
 }
 
+/// Pushes to one device: straight into its socket's queue when the device is
+/// on this node (one actor hop less per delivery), else via its connection.
+void push_to(self_ptr self, const device& d, const push_ptr& p) {
+  if (d.sink)
+    d.sink->send_push(p);
+  else
+    self->send(d.conn, push_atom::value, p);
+}
+
 /// Stores the user's cursors for one conversation; `done` runs once durable.
 caf::response_promise store_cursor(self_ptr self, const context_ptr& ctx, const std::string& conv,
                                    std::function<void(caf::response_promise&)> done) {
@@ -75,7 +84,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
   self->set_down_handler([self, ctx](caf::down_msg& dm) {
     auto& devs = self->state.devices;
     devs.erase(std::remove_if(devs.begin(), devs.end(),
-                              [&](const caf::actor& d) { return d.address() == dm.source; }),
+                              [&](const device& d) { return d.conn.address() == dm.source; }),
                devs.end());
     if (devs.empty()) {
       self->state.last_seen = now_ms();
@@ -88,20 +97,20 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
   });
 
   return {
-      [self](attach_atom, const caf::actor& conn) -> caf::result<void> {
+      [self](attach_atom, const caf::actor& conn, const sink_ptr& sink) -> caf::result<void> {
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
           return make_error(errc::internal, "user storage failed");
         self->monitor(conn);
-        st.devices.push_back(conn);
+        st.devices.push_back(device{conn, sink});
         return caf::unit;
       },
       [self, ctx](deliver_atom, const push_ptr& p, const caf::actor& origin) {
         self->state.clock.touch();
         for (const auto& d : self->state.devices)
-          if (d != origin) {
-            self->send(d, push_atom::value, p);
+          if (d.conn != origin) {
+            push_to(self, d, p);
             ctx->metrics->deliveries += 1;
           }
       },
@@ -123,7 +132,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
             f.mutable_signal()->set_last_seq(last_seq);
           });
           for (const auto& d : st.devices) {
-            self->send(d, push_atom::value, p);
+            push_to(self, d, p);
             ctx->metrics->deliveries += 1;
           }
         }

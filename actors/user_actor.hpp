@@ -4,8 +4,9 @@
 // presence. Conversations push through it to every device.
 //
 // Accepts (replies in brackets; errors are chorus::errc):
-//   (attach_atom, caf::actor connection)  [void] registers a device; monitored,
-//       dropped when it goes away.
+//   (attach_atom, caf::actor connection, sink_ptr sink)  [void] registers a
+//       device; monitored, dropped when it goes away. Pushes go straight to
+//       `sink` (null for a connection on another node: then to `connection`).
 //   (deliver_atom, push_ptr, caf::actor origin)  pushes to every device except
 //       `origin` (the connection the event came from). No reply.
 //   (joined_atom, conversation) / (left_atom, conversation)  membership changes

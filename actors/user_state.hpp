@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actors/entity.hpp"
+#include "actors/sink.hpp"
 #include "proto/chorus.pb.h"
 
 #include <caf/actor.hpp>
@@ -13,6 +14,12 @@
 
 namespace chorus {
 
+/// A live connection of the user. `sink` is set when it is on this node.
+struct device {
+  caf::actor conn;
+  sink_ptr sink;
+};
+
 struct user_state {
   static inline const char* name = "user";
 
@@ -22,7 +29,7 @@ struct user_state {
   /// family, kept in memory while the actor is active).
   std::unordered_map<std::string, pb::InboxEntry> inbox;
   /// The user's live connections (devices), possibly on other nodes.
-  std::vector<caf::actor> devices;
+  std::vector<device> devices;
   int64_t last_seen = 0;
   /// Large-group signals waiting for the coalescing window: conversation ->
   /// last_seq. Flushed to every device when the window ends.

@@ -120,6 +120,10 @@ void engine::delivered(worker& w, const cmid_parts& p, uint64_t now) {
   n_.delivered.fetch_add(1, std::memory_order_relaxed);
   if (measuring_)
     w.stats.delivery.record(micros);
+  auto seen = n_.second_max_us.load(std::memory_order_relaxed);
+  while (micros > seen &&
+         !n_.second_max_us.compare_exchange_weak(seen, micros, std::memory_order_relaxed)) {
+  }
   if (remaining_ && p.index < max_messages &&
       remaining_[p.index].fetch_sub(1, std::memory_order_relaxed) == 1) {
     n_.completed.fetch_add(1, std::memory_order_relaxed);
@@ -341,9 +345,11 @@ int engine::run(json& summary) {
       if (!opts_.quiet) {
         auto p = sample_process(opts_.server_pid);
         fprintf(stderr,
-                "[%3ds] acked/s %8llu  delivered/s %8llu  errors %llu  server rss %llu KiB\n", s,
-                static_cast<unsigned long long>(a - last_acked),
+                "[%3ds] acked/s %8llu  delivered/s %8llu  max latency %6.1f ms  errors %llu  "
+                "server rss %llu KiB\n",
+                s, static_cast<unsigned long long>(a - last_acked),
                 static_cast<unsigned long long>(d - last_delivered),
+                static_cast<double>(n_.second_max_us.exchange(0)) / 1000.0,
                 static_cast<unsigned long long>(n_.errors.load()),
                 static_cast<unsigned long long>(p.rss_kb));
       }

@@ -48,6 +48,9 @@ struct counters {
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> connected{0};
   std::atomic<uint64_t> disconnected{0};
+  /// The largest delivery latency (us) since the last progress line: shows
+  /// whether a tail comes from steady queueing or from stalls.
+  std::atomic<uint64_t> second_max_us{0};
 };
 
 /// Latencies and error codes, one per worker thread, merged at the end.

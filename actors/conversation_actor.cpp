@@ -85,11 +85,19 @@ void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, const caf
 void publish_entry(self_ptr self, const context_ptr& ctx, const push_ptr& p,
                    const caf::actor& origin) {
   auto& st = self->state;
-  if (st.members.size() <= ctx->settings.large_group)
+  auto& cfg = ctx->settings;
+  if (st.members.size() <= cfg.large_group)
     return fan_out(self, ctx, p, origin);
+  // The window grows with the group, so that a member's pulls (each a
+  // request, a read and a reply) stay about as frequent as in a group of
+  // large-group members: at most 1 s (or signal-window if that is longer).
+  auto groups = (st.members.size() + cfg.large_group - 1) / std::max<size_t>(cfg.large_group, 1);
+  auto window =
+      std::min<caf::timespan>(cfg.signal_window * static_cast<int64_t>(groups),
+                              std::max<caf::timespan>(cfg.signal_window, std::chrono::seconds{1}));
   for (const auto& m : st.members)
     if (auto user = ctx->router->find(entity_kind::user, m))
-      self->send(user, signal_atom::value, st.id, st.durable_seq);
+      self->send(user, signal_atom::value, st.id, st.durable_seq, window);
 }
 
 /// Tells the active user actors of `users` that they joined or left.
@@ -139,6 +147,52 @@ dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::
     st.recent_head = 0;
   }
   return st.recent[key];
+}
+
+/// Keeps a durable entry of a large group in the in-memory tail, which
+/// answers the pulls its members make after each signal without a storage
+/// read. Entries become durable in seq order (the writer is FIFO), so the
+/// tail is a run of consecutive seqs ending at durable_seq.
+void keep_in_tail(conversation_state& st, const context_ptr& ctx, const pb::ChatMessage& m) {
+  if (st.members.size() <= ctx->settings.large_group) {
+    st.tail.reset();
+    return;
+  }
+  if (!st.tail)
+    st.tail = std::make_unique<std::deque<pb::ChatMessage>>();
+  auto& tail = *st.tail;
+  if (!tail.empty() && tail.back().seq() + 1 != m.seq())
+    tail.clear();
+  tail.push_back(m);
+  while (tail.size() > conversation_state::tail_entries)
+    tail.pop_front();
+}
+
+/// Replaces the tail's copy of an entry an edit or recall rewrote.
+void rewrite_in_tail(conversation_state& st, const pb::ChatMessage& changed) {
+  if (!st.tail || st.tail->empty())
+    return;
+  auto first = st.tail->front().seq();
+  if (changed.seq() >= first && changed.seq() - first < st.tail->size())
+    (*st.tail)[changed.seq() - first] = changed;
+}
+
+/// Answers history after `after_seq` from the tail, if the tail holds all of
+/// it; false to read storage instead.
+bool read_tail(const conversation_state& st, uint64_t after_seq, uint32_t limit,
+               pb::HistoryOk* out) {
+  if (!st.tail || st.tail->empty() || st.tail->back().seq() != st.durable_seq)
+    return false;
+  const auto& tail = *st.tail;
+  auto first = tail.front().seq();
+  if (after_seq + 1 < first)
+    return false; // older entries are only in storage
+  size_t from = std::min<uint64_t>(after_seq + 1 - first, tail.size());
+  size_t to = std::min<size_t>(from + limit, tail.size());
+  for (size_t i = from; i < to; ++i)
+    *out->add_messages() = tail[i];
+  out->set_has_more(to < tail.size());
+  return true;
 }
 
 /// The current state of entry `seq`, including edits and recalls in flight.
@@ -217,13 +271,16 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
     auto rp = self->make_response_promise();
     submit_write(
         self, ctx, std::move(batch),
-        [self, ctx, rp, origin, event = std::move(event), target_seq]() mutable {
+        [self, ctx, rp, origin, event = std::move(event), changed = std::move(*target)]() mutable {
           auto& st = self->state;
+          auto target_seq = changed.seq();
           if (auto i = st.changed_targets.find(target_seq);
               i != st.changed_targets.end() && i->second.first == event.seq())
             st.changed_targets.erase(i); // no later change of it in flight
           ctx->metrics->messages_stored += 1;
           st.durable_seq = std::max(st.durable_seq, event.seq());
+          keep_in_tail(st, ctx, event);
+          rewrite_in_tail(st, changed);
           pb::EventOk ok;
           ok.set_seq(event.seq());
           rp.deliver(std::move(ok));
@@ -352,6 +409,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               auto& st = self->state;
               ctx->metrics->messages_stored += 1;
               st.durable_seq = std::max(st.durable_seq, m.seq());
+              keep_in_tail(st, ctx, m);
               auto reply = reply_of(m);
               if (auto i = st.recent.find(key); i != st.recent.end()) {
                 i->second.durable = true;
@@ -406,6 +464,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           return pb::HistoryOk{}; // an empty range
         }
         pb::HistoryOk ok;
+        if (q.has_after_seq() && !q.has_before_seq() &&
+            read_tail(self->state, rq.after_seq, rq.limit, &ok))
+          return ok; // a large group's members pulling what a signal announced
         std::vector<pb::ChatMessage> messages;
         bool has_more = false;
         if (auto s = ctx->db->read_messages(self->state.id, rq, &messages, &has_more); !s.ok())

@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +52,12 @@ struct conversation_state {
   /// Targets changed by edits or recalls whose writes are still in flight:
   /// target seq -> (seq of the latest event changing it, new state).
   std::map<uint64_t, std::pair<uint64_t, pb::ChatMessage>> changed_targets;
+
+  /// Large groups: the last durable entries, consecutive seqs ending at
+  /// durable_seq, answering members' pulls from memory. Allocated only for
+  /// large groups.
+  std::unique_ptr<std::deque<pb::ChatMessage>> tail;
+  static constexpr size_t tail_entries = 256;
 
   std::map<uint64_t, pending_write> writes; ///< by write number
   uint64_t next_write = 0;

@@ -114,13 +114,13 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
             ctx->metrics->deliveries += 1;
           }
       },
-      [self, ctx](signal_atom, const std::string& conv, uint64_t last_seq) {
+      [self](signal_atom, const std::string& conv, uint64_t last_seq, caf::timespan window) {
         auto& st = self->state;
         st.clock.touch();
         if (st.devices.empty())
           return;
         if (st.pending_signals.empty())
-          self->delayed_send(self, ctx->settings.signal_window, flush_atom::value);
+          self->delayed_send(self, window, flush_atom::value);
         auto& pending = st.pending_signals[conv];
         pending = std::max(pending, last_seq);
       },

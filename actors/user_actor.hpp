@@ -9,6 +9,9 @@
 //       `sink` (null for a connection on another node: then to `connection`).
 //   (deliver_atom, push_ptr, caf::actor origin)  pushes to every device except
 //       `origin` (the connection the event came from). No reply.
+//   (signal_atom, conversation, uint64 last_seq, timespan window)  a large
+//       group's log advanced: one conversation.signal per conversation to
+//       every device when `window` (from the first pending signal) ends.
 //   (joined_atom, conversation) / (left_atom, conversation)  membership changes
 //       already stored by the conversation. No reply.
 //   (ack_atom, conversation, uint64 seq)  [void] advances delivered_seq, durable

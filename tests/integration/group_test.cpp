@@ -153,3 +153,65 @@ TEST_CASE("large groups send coalesced conversation.signal and members pull with
         "message.typing.ok");
   CHECK_FALSE(bob->wait_for("typing", 300ms));
 }
+
+TEST_CASE("pulls in a large group return exactly what storage holds, edits and recalls included",
+          "[integration]") {
+  // Pulls after a signal are answered from the conversation's in-memory tail
+  // of its last 256 entries; older ranges and every range after a restart
+  // come from storage. Both must give the same pages.
+  node_process node{{"--limits.large-group=2", "--limits.sends-per-second=0"}};
+  const std::string conv = "g:tail";
+  auto pages = [&](chorus::client::client& c) {
+    std::vector<json> out;
+    for (uint64_t after : {0, 10, 40, 250, 290, 299, 300, 301}) {
+      auto h =
+          c.request("history", {{"conversation_id", conv}, {"after_seq", after}, {"limit", 50}});
+      REQUIRE(h["type"] == "history.ok");
+      out.push_back(h["payload"]);
+    }
+    return out;
+  };
+  std::vector<json> before;
+  {
+    auto alice = node.connect("alice");
+    auto bob = node.connect("bob");
+    REQUIRE(alice->request("group.create",
+                           {{"group_id", "tail"}, {"members", {"bob", "carol"}}})["type"] ==
+            "group.create.ok");
+    for (int i = 1; i <= 298; ++i) {
+      auto p = text_message("t" + std::to_string(i), "entry " + std::to_string(i));
+      p["conversation_id"] = conv;
+      REQUIRE(alice->request("message.send", p)["payload"]["seq"] == i);
+    }
+    // Seq 299 edits 290 and seq 300 recalls 295: both targets are in the tail.
+    REQUIRE(alice->request("message.edit", {{"conversation_id", conv},
+                                            {"seq", 290},
+                                            {"content", {{"text", "edited"}}}})["type"] ==
+            "message.edit.ok");
+    REQUIRE(alice->request("message.recall", {{"conversation_id", conv}, {"seq", 295}})["type"] ==
+            "message.recall.ok");
+    before = pages(*bob);
+    REQUIRE(node.stop());
+  }
+  // The content the tail answered with.
+  CHECK(before[4]["messages"][0]["seq"] == 291);
+  auto page250 = before[3]["messages"];
+  REQUIRE(page250.size() == 50);
+  CHECK(page250[39]["seq"] == 290);
+  CHECK(page250[39]["content"]["text"] == "edited");
+  CHECK(page250[39]["edited"] == true);
+  CHECK(page250[44]["recalled"] == true);
+  CHECK(before[3]["has_more"] == false);
+  CHECK(before[0]["has_more"] == true);
+  CHECK(before[6]["messages"].empty());
+  CHECK(before[7]["messages"].empty());
+
+  node.start(); // a new activation: every page now comes from storage
+  auto bob = node.connect("bob");
+  auto after = pages(*bob);
+  REQUIRE(after.size() == before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    INFO("page " << i);
+    CHECK(after[i] == before[i]);
+  }
+}

@@ -42,6 +42,10 @@ start_node() { # [keep]: reuse data_dir
   if [ "${1:-}" != keep ]; then
     data_dir=$(mktemp -d /tmp/chorus-bench.XXXXXX)
   fi
+  # Write out what earlier runs left dirty in the page cache: its writeback
+  # would otherwise compete with this run's WAL syncs (p99 x5 after a
+  # saturation run).
+  sync
   local out
   out=$(mktemp /tmp/chorus-bench-out.XXXXXX)
   taskset -c "$node_cpu" "$chorusd" --config-file=node.conf --node.data-dir="$data_dir" \

@@ -7,6 +7,9 @@
 #include <caf/settings.hpp>
 
 #include <fmt/format.h>
+#include <sched.h>
+
+#include <thread>
 
 namespace chorus::node {
 
@@ -53,6 +56,17 @@ node_config::node_config() {
            "time a request between actors may take (default 10s)");
   opt_group{custom_options_, "log"}.add(log_level_, "level",
                                         "trace, debug, info, warn, error or off (default info)");
+}
+
+size_t node_config::default_worker_threads() {
+  if (caf::get_if(&content, "scheduler.max-threads") != nullptr)
+    return caf::get_or(content, "scheduler.max-threads", size_t{1});
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0)
+    cores = std::max(1, CPU_COUNT(&mask));
+  caf::put(content, "scheduler.max-threads", cores);
+  return cores;
 }
 
 std::vector<std::string> node_config::validate() const {

@@ -40,6 +40,13 @@ public:
   /// The validated settings. REQUIRES: validate() returned no problem.
   node_settings settings() const;
 
+  /// Sets CAF's `scheduler.max-threads` to the number of cores this process
+  /// may run on (its CPU affinity: taskset, cpusets) unless the file or the
+  /// command line set it. CAF's own default counts every core of the machine,
+  /// and workers beyond the cores a node gets only add context switches.
+  /// Returns the value in force.
+  size_t default_worker_threads();
+
 private:
   // Bound to options; see the constructor for names, defaults and help.
   std::string node_id_ = "n1";

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   auto settings = cfg.settings();
   node::setup_logging(settings.log_level);
   auto log = spdlog::get("node");
+  log->info("{} actor worker thread(s)", cfg.default_worker_threads());
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;

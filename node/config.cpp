@@ -65,8 +65,13 @@ size_t node_config::default_worker_threads() {
   cpu_set_t mask;
   if (sched_getaffinity(0, sizeof(mask), &mask) == 0)
     cores = std::max(1, CPU_COUNT(&mask));
-  caf::put(content, "scheduler.max-threads", cores);
-  return cores;
+  // At least two: on one core a second worker keeps actors running while the
+  // first waits on a storage read, and gives the actors a fair share of the
+  // core against the network and writer threads (measured: 33,000 vs 27,000
+  // sends/s at saturation; one worker used less CPU at moderate rates).
+  auto workers = std::max<size_t>(2, cores);
+  caf::put(content, "scheduler.max-threads", workers);
+  return workers;
 }
 
 std::vector<std::string> node_config::validate() const {

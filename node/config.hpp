@@ -41,10 +41,10 @@ public:
   node_settings settings() const;
 
   /// Sets CAF's `scheduler.max-threads` to the number of cores this process
-  /// may run on (its CPU affinity: taskset, cpusets) unless the file or the
-  /// command line set it. CAF's own default counts every core of the machine,
-  /// and workers beyond the cores a node gets only add context switches.
-  /// Returns the value in force.
+  /// may run on (its CPU affinity: taskset, cpusets), at least 2, unless the
+  /// file or the command line set it. CAF's own default counts every core of
+  /// the machine, and workers beyond the cores a node gets only add context
+  /// switches. Returns the value in force.
   size_t default_worker_threads();
 
 private:

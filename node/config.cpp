@@ -53,7 +53,7 @@ node_config::node_config() {
       .add(idle_timeout_, "idle-timeout",
            "idle time after which user and conversation actors passivate (default 60s)")
       .add(request_timeout_, "request-timeout",
-           "time a request between actors may take (default 10s)");
+           "time a client request may wait for its actor before it fails (default 10s)");
   opt_group{custom_options_, "log"}.add(log_level_, "level",
                                         "trace, debug, info, warn, error or off (default info)");
 }

@@ -35,6 +35,8 @@ router::router(caf::actor_system& sys, context_ptr ctx,
 
 router::~router() {
   stop_all();
+  std::unique_lock<std::mutex> guard{ends_mtx_};
+  ends_cv_.wait(guard, [this] { return unended_ == 0; });
 }
 
 router::shard& router::shard_of(const std::string& id) {
@@ -71,9 +73,17 @@ caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
     m.emplace(id, entry{spawned, 1, generation});
   }
   gauge(k) += 1;
+  {
+    std::lock_guard<std::mutex> guard{ends_mtx_};
+    ++unended_;
+  }
   // Outside the lock: if the actor already ended, the functor runs right here.
-  spawned->attach_functor(
-      [this, k, id, addr = spawned.address()](const caf::error&) { forget(k, id, addr); });
+  spawned->attach_functor([this, k, id, addr = spawned.address()](const caf::error&) {
+    forget(k, id, addr);
+    std::lock_guard<std::mutex> guard{ends_mtx_};
+    --unended_;
+    ends_cv_.notify_all(); // under the lock: the destructor cannot run yet
+  });
   return spawned;
 }
 

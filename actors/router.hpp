@@ -51,6 +51,8 @@ enum class entity_kind { user, conversation };
 class router {
 public:
   router(caf::actor_system& sys, context_ptr ctx, std::shared_ptr<const cluster::placement> where);
+  /// Stops every entity and waits until each has reported its end.
+  /// REQUIRES: the actors are terminating (the node awaits all actors first).
   ~router();
 
   router(const router&) = delete;
@@ -107,6 +109,13 @@ private:
   std::array<shard, shard_count> shards_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
+
+  /// Entities whose end the router has not heard of yet: an actor runs its
+  /// exit functor (forget) after CAF counts it as done, so the destructor
+  /// waits for these, not only for the actor system.
+  std::mutex ends_mtx_;
+  std::condition_variable ends_cv_;
+  size_t unended_ = 0;
 
   std::mutex timer_mtx_;
   std::condition_variable timer_cv_;

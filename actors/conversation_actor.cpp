@@ -149,50 +149,16 @@ dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::
   return st.recent[key];
 }
 
-/// Keeps a durable entry of a large group in the in-memory tail, which
-/// answers the pulls its members make after each signal without a storage
-/// read. Entries become durable in seq order (the writer is FIFO), so the
-/// tail is a run of consecutive seqs ending at durable_seq.
+/// Keeps a durable entry in the in-memory tail if the conversation is a
+/// large group (actors/log_tail.hpp).
 void keep_in_tail(conversation_state& st, const context_ptr& ctx, const pb::ChatMessage& m) {
   if (st.members.size() <= ctx->settings.large_group) {
     st.tail.reset();
     return;
   }
   if (!st.tail)
-    st.tail = std::make_unique<std::deque<pb::ChatMessage>>();
-  auto& tail = *st.tail;
-  if (!tail.empty() && tail.back().seq() + 1 != m.seq())
-    tail.clear();
-  tail.push_back(m);
-  while (tail.size() > conversation_state::tail_entries)
-    tail.pop_front();
-}
-
-/// Replaces the tail's copy of an entry an edit or recall rewrote.
-void rewrite_in_tail(conversation_state& st, const pb::ChatMessage& changed) {
-  if (!st.tail || st.tail->empty())
-    return;
-  auto first = st.tail->front().seq();
-  if (changed.seq() >= first && changed.seq() - first < st.tail->size())
-    (*st.tail)[changed.seq() - first] = changed;
-}
-
-/// Answers history after `after_seq` from the tail, if the tail holds all of
-/// it; false to read storage instead.
-bool read_tail(const conversation_state& st, uint64_t after_seq, uint32_t limit,
-               pb::HistoryOk* out) {
-  if (!st.tail || st.tail->empty() || st.tail->back().seq() != st.durable_seq)
-    return false;
-  const auto& tail = *st.tail;
-  auto first = tail.front().seq();
-  if (after_seq + 1 < first)
-    return false; // older entries are only in storage
-  size_t from = std::min<uint64_t>(after_seq + 1 - first, tail.size());
-  size_t to = std::min<size_t>(from + limit, tail.size());
-  for (size_t i = from; i < to; ++i)
-    *out->add_messages() = tail[i];
-  out->set_has_more(to < tail.size());
-  return true;
+    st.tail = std::make_unique<log_tail>(conversation_state::tail_entries);
+  st.tail->append(m);
 }
 
 /// The current state of entry `seq`, including edits and recalls in flight.
@@ -280,7 +246,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           ctx->metrics->messages_stored += 1;
           st.durable_seq = std::max(st.durable_seq, event.seq());
           keep_in_tail(st, ctx, event);
-          rewrite_in_tail(st, changed);
+          if (st.tail)
+            st.tail->rewrite(changed);
           pb::EventOk ok;
           ok.set_seq(event.seq());
           rp.deliver(std::move(ok));
@@ -464,8 +431,8 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           return pb::HistoryOk{}; // an empty range
         }
         pb::HistoryOk ok;
-        if (q.has_after_seq() && !q.has_before_seq() &&
-            read_tail(self->state, rq.after_seq, rq.limit, &ok))
+        if (q.has_after_seq() && !q.has_before_seq() && self->state.tail &&
+            self->state.tail->read(rq.after_seq, rq.limit, self->state.durable_seq, &ok))
           return ok; // a large group's members pulling what a signal announced
         std::vector<pb::ChatMessage> messages;
         bool has_more = false;

@@ -3,13 +3,13 @@
 #pragma once
 
 #include "actors/entity.hpp"
+#include "actors/log_tail.hpp"
 #include "proto/chorus.pb.h"
 
 #include <caf/response_promise.hpp>
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,10 +53,8 @@ struct conversation_state {
   /// target seq -> (seq of the latest event changing it, new state).
   std::map<uint64_t, std::pair<uint64_t, pb::ChatMessage>> changed_targets;
 
-  /// Large groups: the last durable entries, consecutive seqs ending at
-  /// durable_seq, answering members' pulls from memory. Allocated only for
-  /// large groups.
-  std::unique_ptr<std::deque<pb::ChatMessage>> tail;
+  /// Large groups only: the newest durable entries, answering members' pulls.
+  std::unique_ptr<log_tail> tail;
   static constexpr size_t tail_entries = 256;
 
   std::map<uint64_t, pending_write> writes; ///< by write number

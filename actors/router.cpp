@@ -101,32 +101,28 @@ caf::actor router::find(entity_kind k, const std::string& id) {
 
 bool router::passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,
                        uint64_t received) {
-  auto& s = shard_of(id);
-  {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    auto& m = s.of(k);
-    auto i = m.find(id);
-    if (i == m.end() || i->second.handle.address() != self)
-      return true; // nobody routes to it any more
-    if (i->second.routed != received)
-      return false; // messages are on their way to it
-    m.erase(i);
-  }
-  gauge(k) -= 1;
-  return true;
+  return erase(k, id, self, &received);
 }
 
 void router::forget(entity_kind k, const std::string& id, const caf::actor_addr& addr) {
+  erase(k, id, addr, nullptr);
+}
+
+bool router::erase(entity_kind k, const std::string& id, const caf::actor_addr& addr,
+                   const uint64_t* received) {
   auto& s = shard_of(id);
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     auto& m = s.of(k);
     auto i = m.find(id);
     if (i == m.end() || i->second.handle.address() != addr)
-      return; // passivated already, or a newer incarnation
+      return true; // forgotten already, or a newer incarnation: nobody routes to it
+    if (received != nullptr && i->second.routed != *received)
+      return false; // messages are on their way to it
     m.erase(i);
   }
   gauge(k) -= 1;
+  return true;
 }
 
 void router::sweep() {

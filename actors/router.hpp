@@ -100,7 +100,13 @@ private:
 
   shard& shard_of(const std::string& id);
   caf::actor spawn_entity(entity_kind k, const std::string& id);
+  /// Forgets entity `id` if `addr` is still its actor (an actor that ended).
   void forget(entity_kind k, const std::string& id, const caf::actor_addr& addr);
+  /// Forgets entity `id` if `addr` is still its actor and, when `received`
+  /// is given, exactly that many messages were routed to it. False if
+  /// messages are on their way.
+  bool erase(entity_kind k, const std::string& id, const caf::actor_addr& addr,
+             const uint64_t* received);
   std::atomic<int64_t>& gauge(entity_kind k);
 
   caf::actor_system& sys_;

@@ -189,15 +189,14 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
           return make_error(errc::bad_request,
                             "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
         pb::SyncOk ok;
-        std::vector<const std::string*> order; // conversations in id order
+        std::vector<const std::pair<const std::string, pb::InboxEntry>*> order; // by id
         order.reserve(st.inbox.size());
         for (const auto& kv : st.inbox)
-          order.push_back(&kv.first);
+          order.push_back(&kv);
         std::sort(order.begin(), order.end(),
-                  [](const std::string* a, const std::string* b) { return *a < *b; });
-        for (const auto* id : order) {
-          const auto& conv = *id;
-          const auto& entry = st.inbox.at(conv);
+                  [](const auto* a, const auto* b) { return a->first < b->first; });
+        for (const auto* kv : order) {
+          const auto& [conv, entry] = *kv;
           auto c = req.cursors().find(conv);
           uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq();
           uint64_t last = 0;

@@ -133,31 +133,19 @@ private:
       st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
     };
     auto handle = self_->request(*target, caf::infinite, std::forward<Ts>(xs)...);
-    if constexpr (std::is_void_v<T>) {
-      handle.then(
-          [self, req_id = req.req_id(), type = req.type() + ".ok", fill, n]() {
-            if (!self->state.deadlines.settle(n))
-              return;
-            pb::Frame f;
-            f.set_type(type);
-            f.set_req_id(req_id);
-            fill(f);
-            self->state.sink->send_reply(f);
-          },
-          on_error);
-    } else {
-      handle.then(
-          [self, req_id = req.req_id(), type = req.type() + ".ok", fill, n](T& x) {
-            if (!self->state.deadlines.settle(n))
-              return;
-            pb::Frame f;
-            f.set_type(type);
-            f.set_req_id(req_id);
-            fill(f, x);
-            self->state.sink->send_reply(f);
-          },
-          on_error);
-    }
+    auto answer = [self, req_id = req.req_id(), type = req.type() + ".ok", n](auto fill_frame) {
+      if (!self->state.deadlines.settle(n))
+        return;
+      pb::Frame f;
+      f.set_type(type);
+      f.set_req_id(req_id);
+      fill_frame(f);
+      self->state.sink->send_reply(f);
+    };
+    if constexpr (std::is_void_v<T>)
+      handle.then([answer, fill]() { answer(fill); }, on_error);
+    else
+      handle.then([answer, fill](T& x) { answer([&](pb::Frame& f) { fill(f, x); }); }, on_error);
   }
 
   /// The conversation a request names, or an error already answered.
@@ -357,26 +345,28 @@ void dispatcher::handle(pb::Frame& f) {
     for (int i = 0; i < ids.size(); ++i)
       out->mutable_presence_ok()->add_presence()->set_user_id(ids[i]);
     auto remaining = std::make_shared<int>(ids.size());
-    auto failed = std::make_shared<bool>(false);
+    // One deadline for the whole query; the first error or the last answer
+    // settles it, and anything later is dropped.
+    auto n = track_request(self_, ctx_, f.req_id());
     auto self = self_;
     auto ctx = ctx_;
     for (int i = 0; i < ids.size(); ++i) {
       auto target = ctx_->router->route(entity_kind::user, ids[i]);
       if (!target) {
+        self_->state.deadlines.settle(n); // answered here; earlier answers are dropped
         auto info = describe(target.error());
         return fail(f.req_id(), info.code, info.message);
       }
-      self_->request(*target, ctx_->settings.request_timeout, presence_atom::value)
+      self_->request(*target, caf::infinite, presence_atom::value)
           .then(
-              [self, out, remaining, i](pb::Presence& p) {
+              [self, out, remaining, i, n](pb::Presence& p) {
                 *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
-                if (--*remaining == 0)
+                if (--*remaining == 0 && self->state.deadlines.settle(n))
                   self->state.sink->send_reply(*out);
               },
-              [self, ctx, out, failed](caf::error& err) {
-                if (*failed)
+              [self, ctx, out, n](caf::error& err) {
+                if (!self->state.deadlines.settle(n))
                   return;
-                *failed = true;
                 auto info = describe(err);
                 self->state.sink->send_reply(
                     error_frame(ctx, out->req_id(), info.code, info.message));

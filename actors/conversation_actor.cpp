@@ -136,7 +136,7 @@ dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::
     auto oldest = std::move(order[st.recent_head++]);
     auto i = st.recent.find(oldest);
     if (i != st.recent.end() && !i->second.durable) {
-      st.recent_order.push_back(std::move(oldest)); // in flight: keep it
+      order.push_back(std::move(oldest)); // in flight: keep it
     } else if (i != st.recent.end()) {
       st.recent.erase(i);
       st.dedup_stored = true;

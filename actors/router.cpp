@@ -56,21 +56,17 @@ caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
   if (!where_->is_local(id))
     return make_error(errc::unavailable, "the owner node '" + where_->owner_of(id) + "' of '" + id +
                                              "' is not connected");
-  auto generation = generation_.load(std::memory_order_relaxed);
   auto& s = shard_of(id);
   caf::actor spawned;
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     auto& m = s.of(k);
-    if (auto i = m.find(id); i != m.end()) {
-      ++i->second.routed;
-      i->second.last_generation = generation;
-      return i->second.handle;
-    }
+    if (auto i = m.find(id); i != m.end())
+      return hand_out(i->second);
     if (stopping_.load())
       return make_error(errc::unavailable, "the node is stopping");
     spawned = spawn_entity(k, id);
-    m.emplace(id, entry{spawned, 1, generation});
+    m.emplace(id, entry{spawned, 1, generation_.load(std::memory_order_relaxed)});
   }
   gauge(k) += 1;
   {
@@ -92,11 +88,13 @@ caf::actor router::find(entity_kind k, const std::string& id) {
   std::lock_guard<std::mutex> guard{s.mtx};
   auto& m = s.of(k);
   auto i = m.find(id);
-  if (i == m.end())
-    return {};
-  ++i->second.routed;
-  i->second.last_generation = generation_.load(std::memory_order_relaxed);
-  return i->second.handle;
+  return i == m.end() ? caf::actor{} : hand_out(i->second);
+}
+
+caf::actor router::hand_out(entry& e) {
+  ++e.routed;
+  e.last_generation = generation_.load(std::memory_order_relaxed);
+  return e.handle;
 }
 
 bool router::passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,

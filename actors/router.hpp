@@ -100,6 +100,9 @@ private:
 
   shard& shard_of(const std::string& id);
   caf::actor spawn_entity(entity_kind k, const std::string& id);
+  /// Counts one message to `e` and marks it recently routed; its handle.
+  /// REQUIRES: e's shard locked.
+  caf::actor hand_out(entry& e);
   /// Forgets entity `id` if `addr` is still its actor (an actor that ended).
   void forget(entity_kind k, const std::string& id, const caf::actor_addr& addr);
   /// Forgets entity `id` if `addr` is still its actor and, when `received`

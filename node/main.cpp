@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   auto settings = cfg.settings();
   node::setup_logging(settings.log_level);
   auto log = spdlog::get("node");
-  log->info("{} actor worker thread(s)", cfg.default_worker_threads());
+  auto workers = cfg.default_worker_threads();
+  log->info("{} actor worker thread(s)", workers);
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;

@@ -10,21 +10,38 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <random>
 
 namespace chorus {
 
+/// Counts a running connection actor in a gauge for as long as it lives.
+struct gauge_count {
+  std::atomic<int64_t>* gauge = nullptr;
+  gauge_count() = default;
+  gauge_count(const gauge_count&) = delete;
+  gauge_count& operator=(const gauge_count&) = delete;
+  ~gauge_count() {
+    if (gauge != nullptr)
+      *gauge -= 1;
+  }
+};
+
 struct connection_state {
   static inline const char* name = "connection";
+  gauge_count counted;
   sink_ptr sink;
+  connection_ptr conn;
   bool authed = false;
-  std::string user;
-  std::string session_id;
-  double tokens = 0; ///< rate limit bucket
-  std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+  bool attaching = false; ///< the attach request is sent (a close must detach)
+  bool attached = false;  ///< the user actor has the device
+  bool user_local = false;
+  device_session session;
 
   request_deadlines deadlines; ///< requests forwarded and not yet answered
   bool timer_armed = false;    ///< an expire_atom is on its way
+  uint64_t handled = 0;        ///< frames handled (see connection::passivate)
+  uint64_t handled_at_check = 0;
 };
 
 pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,
@@ -42,26 +59,52 @@ namespace {
 
 using self_ptr = caf::stateful_actor<connection_state>*;
 
-std::string new_session_id() {
+uint64_t new_device_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t id = 0;
+  while (id == 0)
+    id = rng();
+  return id;
+}
+
+std::string session_id_of(uint64_t device) {
   char buf[17];
-  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(device));
   return buf;
 }
 
 /// Takes one token from the connection's bucket: `rate` per second, bursts
 /// of twice that. False if the bucket is empty.
-bool take_token(connection_state& st, uint32_t rate) {
+bool take_token(device_session& s, uint32_t rate) {
   if (rate == 0)
     return true;
   auto now = std::chrono::steady_clock::now();
-  double elapsed = std::chrono::duration<double>(now - st.refilled).count();
-  st.refilled = now;
-  st.tokens = std::min<double>(2.0 * rate, st.tokens + elapsed * rate);
-  if (st.tokens < 1.0)
+  double elapsed = std::chrono::duration<double>(now - s.refilled).count();
+  s.refilled = now;
+  s.tokens = std::min<double>(2.0 * rate, s.tokens + elapsed * rate);
+  if (s.tokens < 1.0)
     return false;
-  st.tokens -= 1.0;
+  s.tokens -= 1.0;
   return true;
+}
+
+/// Tells the user actor that device `d` of `user` is gone.
+void detach(const context_ptr& ctx, const std::string& user, uint64_t d) {
+  if (auto u = ctx->router->find(entity_kind::user, user))
+    caf::anon_send(u, detach_atom::value, d);
+}
+
+/// Every settings.connection_idle: stops the actor of a device that sent
+/// nothing since the last check and waits for no answer (see the header).
+void check_idle(self_ptr self, const context_ptr& ctx) {
+  auto& st = self->state;
+  bool quiet = st.handled == st.handled_at_check && st.deadlines.next_deadline() == std::nullopt;
+  st.handled_at_check = st.handled;
+  if (quiet && st.conn->passivate(st.handled, st.session)) {
+    self->quit();
+    return;
+  }
+  self->delayed_send(self, ctx->settings.connection_idle, idle_atom::value);
 }
 
 /// Starts the deadline of a forwarded request; returns its number.
@@ -163,7 +206,7 @@ private:
   }
 
   bool rate_ok(const pb::Frame& f) {
-    if (take_token(self_->state, ctx_->settings.sends_per_second))
+    if (take_token(self_->state.session, ctx_->settings.sends_per_second))
       return true;
     fail(f.req_id(), errc::rate_limited,
          "at most " + std::to_string(ctx_->settings.sends_per_second) +
@@ -183,7 +226,7 @@ auto no_payload = [](pb::Frame&) {};
 
 void dispatcher::send(pb::Frame& f) {
   auto& req = *f.mutable_send();
-  const auto& user = self_->state.user;
+  const auto& user = self_->state.session.user;
   if (!net::valid_client_msg_id(req.client_msg_id()))
     return fail(f.req_id(), errc::bad_request,
                 "client_msg_id must be 1-128 printable ASCII characters");
@@ -205,7 +248,7 @@ void dispatcher::send(pb::Frame& f) {
     return fail(f.req_id(), err->code, err->message);
   if (!rate_ok(f))
     return;
-  auto origin = caf::actor_cast<caf::actor>(self_);
+  auto origin = self_->state.session.device;
   ask<pb::SendOk>(
       entity_kind::conversation, conv, f,
       [](pb::Frame& out, pb::SendOk& x) { *out.mutable_send_ok() = std::move(x); },
@@ -214,7 +257,7 @@ void dispatcher::send(pb::Frame& f) {
 
 void dispatcher::group_create(pb::Frame& f) {
   auto& req = *f.mutable_group_create();
-  const auto& user = self_->state.user;
+  const auto& user = self_->state.session.user;
   if (req.group_id().empty())
     req.set_group_id(ctx_->ids->next());
   if (!net::valid_group_id(req.group_id()))
@@ -243,17 +286,17 @@ void dispatcher::members(pb::Frame& f, bool add) {
     users.push_back(m);
   }
   if (add)
-    ask<void>(entity_kind::conversation, conv, f, no_payload, add_atom::value, self_->state.user,
-              std::move(users));
+    ask<void>(entity_kind::conversation, conv, f, no_payload, add_atom::value,
+              self_->state.session.user, std::move(users));
   else
-    ask<void>(entity_kind::conversation, conv, f, no_payload, remove_atom::value, self_->state.user,
-              std::move(users));
+    ask<void>(entity_kind::conversation, conv, f, no_payload, remove_atom::value,
+              self_->state.session.user, std::move(users));
 }
 
 void dispatcher::handle(pb::Frame& f) {
   const auto& type = f.type();
-  const auto& user = self_->state.user;
-  auto origin = caf::actor_cast<caf::actor>(self_);
+  const auto& user = self_->state.session.user;
+  auto origin = self_->state.session.device;
   std::string conv;
   if (type == "ping") {
     ok(f.req_id(), type);
@@ -379,83 +422,117 @@ void dispatcher::handle(pb::Frame& f) {
   }
 }
 
-} // namespace
-
-caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bool http);
-
-caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
-                                  bool http) {
-  return sys.spawn(connection_actor, std::move(sink), std::move(ctx), http);
+/// Authenticates the session with its first frame and attaches the device to
+/// its user actor; auth.ok once attached.
+void authenticate(self_ptr self, const context_ptr& ctx, pb::Frame& f) {
+  auto& st = self->state;
+  if (f.type() != "auth") {
+    st.sink->send_reply(
+        error_frame(ctx, f.req_id(), errc::unauthenticated, "the first frame must be auth"));
+    return;
+  }
+  const auto& a = f.auth();
+  if (!net::valid_user_id(a.user_id())) {
+    st.sink->send_reply(error_frame(ctx, f.req_id(), errc::bad_request,
+                                    "user_id must be 1-64 characters of [A-Za-z0-9_.@-]"));
+    return;
+  }
+  if (!ctx->settings.dev_mode) {
+    auto who = node::verify_token(ctx->settings.secret, a.token(), now_ms() / 1000);
+    if (!who || *who != a.user_id()) {
+      st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
+                                      "invalid or expired token for this user_id"));
+      return;
+    }
+  }
+  st.authed = true; // further frames queue behind the attach below
+  st.session.user = a.user_id();
+  st.session.device = new_device_id();
+  auto req_id = f.req_id();
+  auto user = ctx->router->route(entity_kind::user, st.session.user);
+  if (!user) {
+    st.authed = false;
+    auto info = describe(user.error());
+    st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+    return;
+  }
+  st.user_local = user->node() == self->node();
+  st.attaching = true;
+  // A sink only works on this node; a user actor elsewhere pushes through
+  // this actor instead.
+  self->request(*user, ctx->settings.request_timeout, attach_atom::value, st.session.device,
+                caf::actor_cast<caf::actor>(self), st.user_local ? st.sink : sink_ptr{})
+      .then(
+          [self, ctx, req_id]() {
+            auto& st = self->state;
+            st.attached = true;
+            pb::Frame ok;
+            ok.set_type("auth.ok");
+            ok.set_req_id(req_id);
+            auto* p = ok.mutable_auth_ok();
+            p->set_user_id(st.session.user);
+            p->set_session_id(session_id_of(st.session.device));
+            p->set_server_time(now_ms());
+            st.sink->send_reply(ok);
+            if (st.user_local)
+              self->delayed_send(self, ctx->settings.connection_idle, idle_atom::value);
+          },
+          [self, ctx, req_id](caf::error& err) {
+            auto& st = self->state;
+            st.authed = false;
+            st.attaching = false;
+            auto info = describe(err);
+            st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
+          });
 }
 
-caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bool http) {
-  self->state.sink = std::move(sink);
-  self->state.tokens = 2.0 * ctx->settings.sends_per_second;
-  if (!http)
-    self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);
+} // namespace
+
+/// `resumed`: the session of a quiet device whose earlier actor stopped.
+caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, connection_ptr conn,
+                               bool http, std::optional<device_session> resumed) {
+  auto& st = self->state;
+  st.counted.gauge = &ctx->metrics->connection_actors;
+  *st.counted.gauge += 1;
+  st.sink = std::move(sink);
+  st.conn = std::move(conn);
+  if (resumed) {
+    st.session = std::move(*resumed);
+    st.authed = st.attaching = st.attached = st.user_local = true;
+    self->delayed_send(self, ctx->settings.connection_idle, idle_atom::value);
+  } else {
+    st.session.tokens = 2.0 * ctx->settings.sends_per_second;
+    st.session.refilled = std::chrono::steady_clock::now();
+    if (!http)
+      self->delayed_send(self, ctx->settings.auth_timeout, tick_atom::value);
+  }
   auto d = std::make_shared<dispatcher>(self, ctx);
   return {
       [self, ctx, d](request_atom, pb::Frame& f) {
         auto& st = self->state;
+        ++st.handled;
         if (st.authed)
-          return d->handle(f);
-        if (f.type() != "auth") {
-          st.sink->send_reply(
-              error_frame(ctx, f.req_id(), errc::unauthenticated, "the first frame must be auth"));
-          return;
-        }
-        const auto& a = f.auth();
-        if (!net::valid_user_id(a.user_id())) {
-          st.sink->send_reply(error_frame(ctx, f.req_id(), errc::bad_request,
-                                          "user_id must be 1-64 characters of [A-Za-z0-9_.@-]"));
-          return;
-        }
-        if (!ctx->settings.dev_mode) {
-          auto who = node::verify_token(ctx->settings.secret, a.token(), now_ms() / 1000);
-          if (!who || *who != a.user_id()) {
-            st.sink->send_reply(error_frame(ctx, f.req_id(), errc::unauthenticated,
-                                            "invalid or expired token for this user_id"));
-            return;
-          }
-        }
-        st.authed = true; // further frames queue behind the attach below
-        st.user = a.user_id();
-        st.session_id = new_session_id();
-        auto req_id = f.req_id();
-        auto user = ctx->router->route(entity_kind::user, st.user);
-        if (!user) {
-          st.authed = false;
-          auto info = describe(user.error());
-          st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
-          return;
-        }
-        self->request(*user, ctx->settings.request_timeout, attach_atom::value,
-                      caf::actor_cast<caf::actor>(self), st.sink)
-            .then(
-                [self, req_id]() {
-                  pb::Frame ok;
-                  ok.set_type("auth.ok");
-                  ok.set_req_id(req_id);
-                  auto* p = ok.mutable_auth_ok();
-                  p->set_user_id(self->state.user);
-                  p->set_session_id(self->state.session_id);
-                  p->set_server_time(now_ms());
-                  self->state.sink->send_reply(ok);
-                },
-                [self, ctx, req_id](caf::error& err) {
-                  self->state.authed = false;
-                  auto info = describe(err);
-                  self->state.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
-                });
+          d->handle(f);
+        else
+          authenticate(self, ctx, f);
       },
       [self, d](http_atom, const std::string& user, pb::Frame& f) {
-        self->state.authed = true;
-        self->state.user = user;
+        auto& st = self->state;
+        ++st.handled;
+        st.authed = true;
+        st.session.user = user;
         d->handle(f);
       },
       [self](push_atom, const push_ptr& p) { self->state.sink->send_push(p); },
-      [self](closed_atom) { self->quit(); },
+      [self, ctx](closed_atom) {
+        auto& st = self->state;
+        // Sent after the attach request, so the user actor sees it after it.
+        if (st.attaching)
+          detach(ctx, st.session.user, st.session.device);
+        self->quit();
+      },
       [self, ctx](expire_atom) { expire_requests(self, ctx); },
+      [self, ctx](idle_atom) { check_idle(self, ctx); },
       [self](tick_atom) {
         if (!self->state.authed) {
           self->state.sink->close("authentication timeout");
@@ -463,6 +540,71 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, bo
         }
       },
   };
+}
+
+// -- connection ------------------------------------------------------------------
+
+connection::connection(caf::actor_system& sys, const sink_ptr& sink, context_ptr ctx)
+  : sys_(sys), sink_(sink), ctx_(std::move(ctx)) {}
+
+connection_ptr connection::open(caf::actor_system& sys, const sink_ptr& sink, context_ptr ctx,
+                                bool http) {
+  auto c = std::make_shared<connection>(sys, sink, ctx);
+  c->actor_ =
+      sys.spawn(connection_actor, sink, std::move(ctx), c, http, std::optional<device_session>{});
+  return c;
+}
+
+void connection::request(pb::Frame&& f) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (closed_)
+    return;
+  if (!actor_) { // the device was quiet: resume its session in a new actor
+    auto sink = sink_.lock();
+    if (!sink)
+      return;
+    actor_ = sys_.spawn(connection_actor, std::move(sink), ctx_, shared_from_this(), false,
+                        std::optional<device_session>{std::move(saved_)});
+    handed_ = 0;
+    ctx_->metrics->connection_resumes += 1;
+  }
+  ++handed_;
+  caf::anon_send(actor_, request_atom::value, std::move(f));
+}
+
+void connection::http_request(const std::string& user, pb::Frame&& f) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (closed_ || !actor_)
+    return;
+  ++handed_;
+  caf::anon_send(actor_, http_atom::value, user, std::move(f));
+}
+
+void connection::close() {
+  caf::actor running;
+  device_session quiet;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+    closed_ = true;
+    running = std::move(actor_);
+    if (!running)
+      quiet = std::move(saved_);
+  }
+  if (running)
+    caf::anon_send(running, closed_atom::value); // the actor detaches
+  else if (quiet.device != 0)
+    detach(ctx_, quiet.user, quiet.device);
+}
+
+bool connection::passivate(uint64_t handled, device_session& s) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (closed_ || handled != handed_)
+    return false;
+  saved_ = std::move(s);
+  actor_ = caf::actor{};
+  return true;
 }
 
 } // namespace chorus

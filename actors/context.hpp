@@ -22,6 +22,9 @@ struct actor_settings {
   std::string secret;    ///< HMAC key for auth tokens
   bool dev_mode = false; ///< accept any token (logged loudly)
   caf::timespan idle_timeout = std::chrono::seconds{60};
+  /// A device's connection actor stops after this long without frames or
+  /// open requests; its next frame starts a new one (connection_actor.hpp).
+  caf::timespan connection_idle = std::chrono::seconds{10};
   caf::timespan request_timeout = std::chrono::seconds{10};
   caf::timespan auth_timeout = std::chrono::seconds{10};
   size_t max_content_bytes = 64 * 1024;

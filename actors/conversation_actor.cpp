@@ -67,9 +67,9 @@ void load(conversation_state& st, const context_ptr& ctx) {
   }
 }
 
-/// Sends a push to every member's active user actor. `origin` (a connection)
+/// Sends a push to every member's active user actor. `origin` (a device)
 /// does not get it; neither does `skip_user`'s any device if given.
-void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, const caf::actor& origin,
+void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, uint64_t origin,
              const std::string* skip_user = nullptr) {
   for (const auto& m : self->state.members) {
     if (skip_user != nullptr && m == *skip_user)
@@ -82,8 +82,7 @@ void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, const caf
 /// Tells every member that the log advanced. Small conversations push the
 /// entry itself; large groups send only (conversation, last_seq), which each
 /// user actor coalesces, and clients pull with history.
-void publish_entry(self_ptr self, const context_ptr& ctx, const push_ptr& p,
-                   const caf::actor& origin) {
+void publish_entry(self_ptr self, const context_ptr& ctx, const push_ptr& p, uint64_t origin) {
   auto& st = self->state;
   auto& cfg = ctx->settings;
   if (st.members.size() <= cfg.large_group)
@@ -202,7 +201,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
   // Appends an edit or recall event and rewrites its target.
   auto change = [self, ctx](const std::string& user, uint64_t target_seq, bool recall,
                             const std::string& content,
-                            const caf::actor& origin) -> caf::result<pb::EventOk> {
+                            uint64_t origin) -> caf::result<pb::EventOk> {
     auto& st = self->state;
     auto target = load_target(st, ctx, target_seq);
     if (!target)
@@ -304,7 +303,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
 
   return {
       [self, ctx, check](send_atom, const std::string& user, pb::Send& req, uint64_t quote_seq,
-                         const caf::actor& origin) -> caf::result<pb::SendOk> {
+                         uint64_t origin) -> caf::result<pb::SendOk> {
         if (auto err = check(user))
           return err;
         auto& st = self->state;
@@ -403,13 +402,13 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         return rp;
       },
       [check, change](edit_atom, const std::string& user, const pb::Edit& req,
-                      const caf::actor& origin) -> caf::result<pb::EventOk> {
+                      uint64_t origin) -> caf::result<pb::EventOk> {
         if (auto err = check(user))
           return err;
         return change(user, req.seq(), false, req.content(), origin);
       },
       [check, change](recall_atom, const std::string& user, const pb::Recall& req,
-                      const caf::actor& origin) -> caf::result<pb::EventOk> {
+                      uint64_t origin) -> caf::result<pb::EventOk> {
         if (auto err = check(user))
           return err;
         return change(user, req.seq(), true, {}, origin);
@@ -444,7 +443,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         return ok;
       },
       [self, ctx, check](typing_atom, const std::string& user,
-                         const caf::actor& origin) -> caf::result<void> {
+                         uint64_t origin) -> caf::result<void> {
         if (auto err = check(user))
           return err;
         if (self->state.members.size() > ctx->settings.large_group)
@@ -457,7 +456,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         return caf::unit;
       },
       [self, ctx, check](read_atom, const std::string& user, uint64_t read_seq,
-                         const caf::actor& origin) -> caf::result<void> {
+                         uint64_t origin) -> caf::result<void> {
         if (auto err = check(user))
           return err;
         auto& st = self->state;

@@ -8,11 +8,11 @@
 // the authenticated session, never from the client. Accepts (replies in
 // brackets; errors are chorus::errc):
 //
-//   (send_atom, user, pb::Send, caf::actor origin)  [pb::SendOk]
+//   (send_atom, user, pb::Send, uint64 origin)  [pb::SendOk]
 //       forbidden: not a member. The same (user, client_msg_id) answers the
 //       first result again, also across restarts (dedup column family).
 //       bad_request: quote_message_seq names no entry. `origin` is the sending
-//       connection; it gets no message.new push.
+//       device (0 for none); it gets no message.new push.
 //   (edit_atom, user, pb::Edit, origin)             [pb::EventOk]
 //   (recall_atom, user, pb::Recall, origin)         [pb::EventOk]
 //       not_found: no such seq; forbidden: not the author; conflict: recalled.

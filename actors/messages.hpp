@@ -54,6 +54,7 @@ using written_atom = caf::atom_constant<caf::atom("written")>;
 
 // -- user ------------------------------------------------------------------------
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using detach_atom = caf::atom_constant<caf::atom("detach")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using joined_atom = caf::atom_constant<caf::atom("joined")>;
 using left_atom = caf::atom_constant<caf::atom("left")>;
@@ -74,5 +75,6 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 // -- timers --------------------------------------------------------------------------
 using tick_atom = caf::atom_constant<caf::atom("tick")>;     // idle check, auth timeout
 using expire_atom = caf::atom_constant<caf::atom("expire")>; // request deadlines
+using idle_atom = caf::atom_constant<caf::atom("idle")>;     // a connection's idle check
 
 } // namespace chorus

@@ -61,6 +61,25 @@ storage::status last_message(const context_ptr& ctx, const std::string& conv, pb
   return s;
 }
 
+/// Removes the devices `gone` selects; when the last one goes, stores the
+/// time the user was last seen.
+template <class Pred>
+void drop_devices(self_ptr self, const context_ptr& ctx, Pred gone) {
+  auto& devs = self->state.devices;
+  auto end = std::remove_if(devs.begin(), devs.end(), gone);
+  if (end == devs.end())
+    return;
+  devs.erase(end, devs.end());
+  if (!devs.empty())
+    return;
+  self->state.last_seen = now_ms();
+  pb::UserRecord rec;
+  rec.set_last_seen(self->state.last_seen);
+  storage::write_batch batch;
+  batch.put_user(self->state.id, rec);
+  submit_write(self, ctx, std::move(batch), [] {}, {});
+}
+
 } // namespace
 
 caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
@@ -82,34 +101,32 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
     st.last_seen = found ? rec.last_seen() : 0;
   }
   self->set_down_handler([self, ctx](caf::down_msg& dm) {
-    auto& devs = self->state.devices;
-    devs.erase(std::remove_if(devs.begin(), devs.end(),
-                              [&](const device& d) { return d.conn.address() == dm.source; }),
-               devs.end());
-    if (devs.empty()) {
-      self->state.last_seen = now_ms();
-      pb::UserRecord rec;
-      rec.set_last_seen(self->state.last_seen);
-      storage::write_batch batch;
-      batch.put_user(self->state.id, rec);
-      submit_write(self, ctx, std::move(batch), [] {}, {});
-    }
+    drop_devices(self, ctx, [&](const device& d) { return d.conn.address() == dm.source; });
   });
 
   return {
-      [self](attach_atom, const caf::actor& conn, const sink_ptr& sink) -> caf::result<void> {
+      [self](attach_atom, uint64_t id, const caf::actor& conn,
+             const sink_ptr& sink) -> caf::result<void> {
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
           return make_error(errc::internal, "user storage failed");
-        self->monitor(conn);
-        st.devices.push_back(device{conn, sink});
+        if (sink) {
+          st.devices.push_back(device{id, {}, sink});
+        } else {
+          self->monitor(conn);
+          st.devices.push_back(device{id, conn, {}});
+        }
         return caf::unit;
       },
-      [self, ctx](deliver_atom, const push_ptr& p, const caf::actor& origin) {
+      [self, ctx](detach_atom, uint64_t id) {
+        self->state.clock.touch();
+        drop_devices(self, ctx, [id](const device& d) { return d.id == id; });
+      },
+      [self, ctx](deliver_atom, const push_ptr& p, uint64_t origin) {
         self->state.clock.touch();
         for (const auto& d : self->state.devices)
-          if (d.conn != origin) {
+          if (d.id != origin) {
             push_to(self, d, p);
             ctx->metrics->deliveries += 1;
           }

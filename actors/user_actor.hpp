@@ -4,11 +4,13 @@
 // presence. Conversations push through it to every device.
 //
 // Accepts (replies in brackets; errors are chorus::errc):
-//   (attach_atom, caf::actor connection, sink_ptr sink)  [void] registers a
-//       device; monitored, dropped when it goes away. Pushes go straight to
-//       `sink` (null for a connection on another node: then to `connection`).
-//   (deliver_atom, push_ptr, caf::actor origin)  pushes to every device except
-//       `origin` (the connection the event came from). No reply.
+//   (attach_atom, uint64 device, caf::actor connection, sink_ptr sink)  [void]
+//       registers a device. Pushes go straight to `sink`; for a connection on
+//       another node (no sink) they go to `connection`, which is monitored:
+//       the device goes with it.
+//   (detach_atom, uint64 device)  the device's socket closed. No reply.
+//   (deliver_atom, push_ptr, uint64 origin)  pushes to every device except
+//       `origin` (the device the event came from). No reply.
 //   (signal_atom, conversation, uint64 last_seq, timespan window)  a large
 //       group's log advanced: one conversation.signal per conversation to
 //       every device when `window` (from the first pending signal) ends.

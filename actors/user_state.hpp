@@ -14,8 +14,12 @@
 
 namespace chorus {
 
-/// A live connection of the user. `sink` is set when it is on this node.
+/// A live connection of the user. On this node it is its socket's `sink`
+/// (its connection actor may stop while the device is quiet, see
+/// connection_actor.hpp); on another node it is its connection actor `conn`,
+/// monitored so that the device goes when that node does.
 struct device {
+  uint64_t id = 0; ///< the connection's device id, unique per connection
   caf::actor conn;
   sink_ptr sink;
 };

@@ -17,29 +17,29 @@ namespace chorus::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-caf::actor shared_env::spawn_connection(sink_ptr sink, bool http) {
-  auto conn = spawn_connection_actor(*sys, std::move(sink), ctx, http);
+connection_ptr shared_env::open_connection(const sink_ptr& sink, bool http) {
+  auto conn = connection::open(*sys, sink, ctx, http);
   std::lock_guard<std::mutex> guard{mtx_};
-  live_.emplace(conn.id(), conn);
+  live_.emplace(conn.get(), conn);
   return conn;
 }
 
-void shared_env::end_connection(const caf::actor& conn) {
+void shared_env::end_connection(const connection_ptr& conn) {
   if (!conn)
     return;
-  caf::anon_send(conn, closed_atom::value);
+  conn->close();
   std::lock_guard<std::mutex> guard{mtx_};
-  live_.erase(conn.id());
+  live_.erase(conn.get());
 }
 
 void shared_env::end_all() {
-  std::unordered_map<caf::actor_id, caf::actor> all;
+  std::unordered_map<const connection*, connection_ptr> all;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     all.swap(live_);
   }
   for (auto& [addr, conn] : all)
-    caf::anon_send(conn, closed_atom::value);
+    conn->close();
 }
 
 struct server::impl {

@@ -1,5 +1,5 @@
 // What the WebSocket and TCP sessions share: the bounded outgoing queue and
-// the hand-over of decoded frames to the connection actor.
+// the hand-over of decoded frames to the connection.
 #pragma once
 
 #include "actors/connection_actor.hpp"
@@ -24,19 +24,19 @@ struct shared_env {
   context_ptr ctx;
   net_settings cfg;
 
-  /// Spawns a connection actor for a session and remembers it, so that a
-  /// stopping server can end every connection actor.
-  caf::actor spawn_connection(sink_ptr sink, bool http);
+  /// Opens the connection (and its actor) of a session and remembers it, so
+  /// that a stopping server can end every connection.
+  connection_ptr open_connection(const sink_ptr& sink, bool http);
 
-  /// Tells a connection actor its socket is gone, and forgets it.
-  void end_connection(const caf::actor& conn);
+  /// Tells a connection its socket is gone, and forgets it.
+  void end_connection(const connection_ptr& conn);
 
-  /// Ends every remembered connection actor (server shutdown).
+  /// Ends every remembered connection (server shutdown).
   void end_all();
 
 private:
   std::mutex mtx_;
-  std::unordered_map<caf::actor_id, caf::actor> live_;
+  std::unordered_map<const connection*, connection_ptr> live_;
 };
 
 /// Serves one accepted socket of the WebSocket/HTTP port.

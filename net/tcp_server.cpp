@@ -28,7 +28,7 @@ public:
   void run() {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay{true}, ignored);
-    conn_ = env_.spawn_connection(shared_from_this(), false);
+    conn_ = env_.open_connection(shared_from_this(), false);
     env_.ctx->metrics->connections_open += 1;
     env_.ctx->metrics->connections_total += 1;
     read();
@@ -126,7 +126,7 @@ private:
     if (auto err = decode_binary(bytes, &f))
       send_reply(error_frame(env_.ctx, err->req_id, err->code, err->message));
     else
-      caf::anon_send(conn_, request_atom::value, std::move(f));
+      conn_->request(std::move(f));
   }
 
   void enqueue(out_frame o) {
@@ -183,7 +183,7 @@ private:
 
   tcp::socket socket_;
   shared_env& env_;
-  caf::actor conn_;
+  connection_ptr conn_;
   outbox out_;
   std::vector<char> in_; ///< received bytes; [0, filled_) are valid
   size_t filled_ = 0;

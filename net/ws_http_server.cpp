@@ -37,7 +37,7 @@ public:
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       if (ec)
         return;
-      self->conn_ = self->env_.spawn_connection(self, false);
+      self->conn_ = self->env_.open_connection(self, false);
       self->env_.ctx->metrics->connections_open += 1;
       self->env_.ctx->metrics->connections_total += 1;
       self->read();
@@ -90,7 +90,7 @@ private:
     if (err)
       send_reply(error_frame(env_.ctx, err->req_id, err->code, err->message));
     else
-      caf::anon_send(conn_, request_atom::value, std::move(f));
+      conn_->request(std::move(f));
     read();
   }
 
@@ -154,7 +154,7 @@ private:
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buf_;
   shared_env& env_;
-  caf::actor conn_;
+  connection_ptr conn_;
   outbox out_;
   bool writing_ = false;
   bool closing_ = false;
@@ -216,7 +216,7 @@ private:
       stream_.expires_never();
       if (conn_) { // an upgrade after API requests on the same connection
         env_.end_connection(conn_);
-        conn_ = caf::actor{};
+        conn_.reset();
       }
       std::make_shared<ws_session>(stream_.release_socket(), env_)->run(std::move(req));
       return;
@@ -246,9 +246,9 @@ private:
     }
     whole_frame_ = api.whole_frame_reply;
     if (!conn_)
-      conn_ = env_.spawn_connection(shared_from_this(), true);
+      conn_ = env_.open_connection(shared_from_this(), true);
     env_.ctx->metrics->frames_in += 1;
-    caf::anon_send(conn_, http_atom::value, *user, std::move(api.frame));
+    conn_->http_request(*user, std::move(api.frame));
   }
 
   void respond_error(http::status status, errc code, const std::string& message) {
@@ -278,7 +278,7 @@ private:
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (conn_) {
       env_.end_connection(conn_);
-      conn_ = caf::actor{};
+      conn_.reset();
     }
   }
 
@@ -286,7 +286,7 @@ private:
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
   shared_env& env_;
-  caf::actor conn_;
+  connection_ptr conn_;
   bool keep_alive_ = true;
   bool whole_frame_ = false;
 };

@@ -52,6 +52,9 @@ node_config::node_config() {
   opt_group{custom_options_, "actors"}
       .add(idle_timeout_, "idle-timeout",
            "idle time after which user and conversation actors passivate (default 60s)")
+      .add(connection_idle_, "connection-idle",
+           "idle time after which a device's connection actor stops until its next frame "
+           "(default 10s)")
       .add(request_timeout_, "request-timeout",
            "time a client request may wait for its actor before it fails (default 10s)");
   opt_group{custom_options_, "log"}.add(log_level_, "level",
@@ -142,6 +145,7 @@ std::vector<std::string> node_config::validate() const {
   positive("storage.dedup-ttl", dedup_ttl_);
   range("storage.block-cache-mb", block_cache_mb_, 1, 1 << 20);
   positive("actors.idle-timeout", idle_timeout_);
+  positive("actors.connection-idle", connection_idle_);
   positive("actors.request-timeout", request_timeout_);
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(levels), std::end(levels), log_level_) == std::end(levels))
@@ -162,6 +166,7 @@ node_settings node_config::settings() const {
   a.secret = secret_;
   a.dev_mode = dev_mode_;
   a.idle_timeout = idle_timeout_;
+  a.connection_idle = connection_idle_;
   a.request_timeout = request_timeout_;
   a.auth_timeout = auth_timeout_;
   a.max_content_bytes = static_cast<size_t>(max_content_bytes_);

@@ -28,6 +28,11 @@ std::string metrics::render(const storage::writer* w) const {
   line("chorus_active_users", "gauge", "User actors active now.", active_users.load());
   line("chorus_active_conversations", "gauge", "Conversation actors active now.",
        active_conversations.load());
+  line("chorus_connection_actors", "gauge",
+       "Connection actors running now (quiet devices have none).", connection_actors.load());
+  line("chorus_connection_resumes_total", "counter",
+       "Connection actors started again by a quiet device's next frame.",
+       connection_resumes.load());
   out += "# HELP chorus_errors_total Error replies sent, by code.\n"
          "# TYPE chorus_errors_total counter\n";
   for (size_t i = 1; i < errors.size(); ++i)

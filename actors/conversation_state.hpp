@@ -57,8 +57,7 @@ struct conversation_state {
   std::unique_ptr<log_tail> tail;
   static constexpr size_t tail_entries = 256;
 
-  std::map<uint64_t, pending_write> writes; ///< by write number
-  uint64_t next_write = 0;
+  write_table writes;
   size_t waiting_replies = 0; ///< requests to other actors in flight
   entity_clock clock;
 

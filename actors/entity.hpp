@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace chorus {
@@ -31,15 +32,48 @@ struct pending_write {
   std::function<void(const std::string&)> on_failed;
 };
 
+/// The writes an entity handed to the writer that were not reported back
+/// yet, by number. The table exists only while writes are in flight: most
+/// entities are idle most of the time, and an empty std::map is 48 bytes in
+/// every actor.
+class write_table {
+public:
+  /// Adds a write; its number.
+  uint64_t add(pending_write w) {
+    if (!map_)
+      map_ = std::make_unique<std::map<uint64_t, pending_write>>();
+    map_->emplace(next_, std::move(w));
+    return next_++;
+  }
+
+  /// Removes write `n` into `out`; false if there is none.
+  bool take(uint64_t n, pending_write* out) {
+    if (!map_)
+      return false;
+    auto i = map_->find(n);
+    if (i == map_->end())
+      return false;
+    *out = std::move(i->second);
+    map_->erase(i);
+    if (map_->empty())
+      map_.reset();
+    return true;
+  }
+
+  bool empty() const noexcept { return !map_; }
+
+private:
+  std::unique_ptr<std::map<uint64_t, pending_write>> map_;
+  uint64_t next_ = 0;
+};
+
 /// Hands a batch to the writer; `ok` or `failed` later runs inside the actor,
 /// when it handles (written_atom, n, ok, what) with complete_write().
-/// REQUIRES: self->state has `std::map<uint64_t, pending_write> writes` and
-/// `uint64_t next_write`.
+/// REQUIRES: self->state has `write_table writes`.
 template <class Self>
 void submit_write(Self* self, const context_ptr& ctx, storage::write_batch batch,
                   std::function<void()> ok, std::function<void(const std::string&)> failed) {
-  auto n = self->state.next_write++;
-  self->state.writes.emplace(n, pending_write{std::move(ok), std::move(failed)});
+  auto n = self->state.writes.add(pending_write{std::move(ok), std::move(failed)});
   auto me = caf::actor_cast<caf::actor>(self);
   ctx->writer->submit(std::move(batch), [me, n](const storage::status& s) {
     caf::anon_send(me, written_atom::value, n, s.ok(), s.what());
@@ -52,11 +86,9 @@ void submit_write(Self* self, const context_ptr& ctx, storage::write_batch batch
 /// REQUIRES: self->state has `bool broken` and `std::string id`.
 template <class Self>
 void complete_write(Self* self, const char* label, uint64_t n, bool ok, const std::string& what) {
-  auto i = self->state.writes.find(n);
-  if (i == self->state.writes.end())
+  pending_write w;
+  if (!self->state.writes.take(n, &w))
     return;
-  auto w = std::move(i->second);
-  self->state.writes.erase(i);
   if (ok) {
     w.on_durable();
     return;

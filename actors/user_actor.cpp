@@ -82,9 +82,14 @@ void drop_devices(self_ptr self, const context_ptr& ctx, Pred gone) {
 
 } // namespace
 
-caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
+caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
   auto& st = self->state;
   st.id = std::move(id);
+  st.ctx = std::move(context);
+  // The handlers capture only `self` and find the context in the state: every
+  // capture is stored once per handler per actor (a user actor lives as long
+  // as its user is online).
+  const auto& ctx = st.ctx;
   {
     std::vector<std::pair<std::string, pb::InboxEntry>> entries;
     pb::UserRecord rec;
@@ -100,8 +105,9 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
       st.inbox.emplace(std::move(conv), std::move(entry));
     st.last_seen = found ? rec.last_seen() : 0;
   }
-  self->set_down_handler([self, ctx](caf::down_msg& dm) {
-    drop_devices(self, ctx, [&](const device& d) { return d.conn.address() == dm.source; });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    drop_devices(self, self->state.ctx,
+                 [&](const device& d) { return d.conn.address() == dm.source; });
   });
 
   return {
@@ -119,11 +125,13 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
         }
         return caf::unit;
       },
-      [self, ctx](detach_atom, uint64_t id) {
+      [self](detach_atom, uint64_t id) {
+        const auto& ctx = self->state.ctx;
         self->state.clock.touch();
         drop_devices(self, ctx, [id](const device& d) { return d.id == id; });
       },
-      [self, ctx](deliver_atom, const push_ptr& p, uint64_t origin) {
+      [self](deliver_atom, const push_ptr& p, uint64_t origin) {
+        const auto& ctx = self->state.ctx;
         self->state.clock.touch();
         for (const auto& d : self->state.devices)
           if (d.id != origin) {
@@ -136,14 +144,19 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
         st.clock.touch();
         if (st.devices.empty())
           return;
-        if (st.pending_signals.empty())
+        if (!st.pending_signals) {
+          st.pending_signals = std::make_unique<std::map<std::string, uint64_t>>();
           self->delayed_send(self, window, flush_atom::value);
-        auto& pending = st.pending_signals[conv];
+        }
+        auto& pending = (*st.pending_signals)[conv];
         pending = std::max(pending, last_seq);
       },
-      [self, ctx](flush_atom) {
+      [self](flush_atom) {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
-        for (const auto& [conv, last_seq] : st.pending_signals) {
+        if (!st.pending_signals)
+          return;
+        for (const auto& [conv, last_seq] : *st.pending_signals) {
           auto p = make_push("conversation.signal", [&](pb::Frame& f) {
             f.mutable_signal()->set_conversation_id(conv);
             f.mutable_signal()->set_last_seq(last_seq);
@@ -153,7 +166,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
             ctx->metrics->deliveries += 1;
           }
         }
-        st.pending_signals.clear();
+        st.pending_signals.reset();
       },
       [self](joined_atom, const std::string& conv) {
         self->state.clock.touch();
@@ -163,7 +176,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
         self->state.clock.touch();
         self->state.inbox.erase(conv);
       },
-      [self, ctx](ack_atom, const std::string& conv, uint64_t seq) -> caf::result<void> {
+      [self](ack_atom, const std::string& conv, uint64_t seq) -> caf::result<void> {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
         st.clock.touch();
         auto i = st.inbox.find(conv);
@@ -181,7 +195,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
         return store_cursor(self, ctx, conv,
                             [](caf::response_promise& rp) { rp.deliver(caf::unit); });
       },
-      [self, ctx](set_read_atom, const std::string& conv, uint64_t read_seq) -> caf::result<bool> {
+      [self](set_read_atom, const std::string& conv, uint64_t read_seq) -> caf::result<bool> {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
         st.clock.touch();
         auto& entry = st.inbox[conv]; // the conversation vouched for membership
@@ -192,7 +207,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
           entry.set_delivered_seq(read_seq); // what was read was received
         return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(true); });
       },
-      [self, ctx](sync_atom, const pb::SyncRequest& req) -> caf::result<pb::SyncOk> {
+      [self](sync_atom, const pb::SyncRequest& req) -> caf::result<pb::SyncOk> {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
@@ -248,7 +264,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
         }
         return ok;
       },
-      [self, ctx](list_atom, uint32_t limit) -> caf::result<pb::ConversationsListOk> {
+      [self](list_atom, uint32_t limit) -> caf::result<pb::ConversationsListOk> {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
@@ -305,7 +322,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr ctx) {
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "user", n, ok, what);
       },
-      [self, ctx](tick_atom) {
+      [self](tick_atom) {
+        const auto& ctx = self->state.ctx;
         check_idle(self, ctx, entity_kind::user, [self] { return self->state.busy(); });
       },
   };

@@ -1,6 +1,7 @@
 // The state of one user actor. Only the user actor touches it.
 #pragma once
 
+#include "actors/context.hpp"
 #include "actors/entity.hpp"
 #include "actors/sink.hpp"
 #include "proto/chorus.pb.h"
@@ -8,6 +9,7 @@
 #include <caf/actor.hpp>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +30,7 @@ struct user_state {
   static inline const char* name = "user";
 
   std::string id;
+  context_ptr ctx;
   bool broken = false;
   /// Every conversation the user is in, with its cursors (the inbox column
   /// family, kept in memory while the actor is active).
@@ -37,13 +40,13 @@ struct user_state {
   int64_t last_seen = 0;
   /// Large-group signals waiting for the coalescing window: conversation ->
   /// last_seq. Flushed to every device when the window ends.
-  std::map<std::string, uint64_t> pending_signals;
+  /// Allocated while signals wait: most users never have any.
+  std::unique_ptr<std::map<std::string, uint64_t>> pending_signals;
 
-  std::map<uint64_t, pending_write> writes;
-  uint64_t next_write = 0;
+  write_table writes;
   entity_clock clock;
 
-  bool busy() const { return !devices.empty() || !writes.empty() || !pending_signals.empty(); }
+  bool busy() const { return !devices.empty() || !writes.empty() || pending_signals != nullptr; }
 };
 
 } // namespace chorus

@@ -50,8 +50,17 @@ struct server::impl {
   std::vector<std::thread> threads;
   bool stopped = false;
 
+  /// The executor of a new socket: every handler of a session runs on it,
+  /// one at a time. With one I/O thread the io_context itself is that; with
+  /// more, each session gets a strand (about 100 bytes per connection).
+  asio::any_io_executor session_executor() {
+    if (env.cfg.io_threads > 1)
+      return asio::make_strand(ioc);
+    return ioc.get_executor();
+  }
+
   void accept(tcp::acceptor& acceptor, void (*start)(tcp::socket, shared_env&)) {
-    acceptor.async_accept(asio::make_strand(ioc),
+    acceptor.async_accept(session_executor(),
                           [this, &acceptor, start](boost::system::error_code ec, tcp::socket s) {
                             if (!acceptor.is_open())
                               return;

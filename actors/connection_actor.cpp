@@ -101,6 +101,7 @@ void check_idle(self_ptr self, const context_ptr& ctx) {
   bool quiet = st.handled == st.handled_at_check && st.deadlines.next_deadline() == std::nullopt;
   st.handled_at_check = st.handled;
   if (quiet && st.conn->passivate(st.handled, st.session)) {
+    st.sink->quiet();
     self->quit();
     return;
   }

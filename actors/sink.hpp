@@ -29,6 +29,10 @@ public:
 
   /// Closes the connection, telling the client `reason` where the transport can.
   virtual void close(const std::string& reason) = 0;
+
+  /// The connection's actor stopped because the device is quiet: the
+  /// session may give back what it holds for reading until bytes arrive.
+  virtual void quiet() {}
 };
 
 using sink_ptr = std::shared_ptr<frame_sink>;

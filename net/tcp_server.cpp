@@ -20,6 +20,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+/// The size of a session's read buffer when bytes start to arrive: an auth
+/// frame fits. Not 256: that is the allocator size class of the session
+/// itself, and buffers given back by parked sessions would leave every page
+/// half used instead of freeing whole pages.
+constexpr size_t first_read_bytes = 384;
+
 class tcp_session final : public frame_sink, public std::enable_shared_from_this<tcp_session> {
 public:
   tcp_session(tcp::socket&& socket, shared_env& env)
@@ -55,21 +61,53 @@ public:
     });
   }
 
+  /// The connection's actor stopped (its device is quiet): park the read,
+  /// i.e. wait for readability without holding a read buffer until bytes
+  /// come. Cancelling the pending read is safe only while no write is in
+  /// flight (cancel() ends every operation on the socket) and no partial
+  /// frame is buffered; otherwise the session keeps its buffer.
+  void quiet() override {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->finished_ || self->writing_ || self->filled_ != 0 || self->parked_)
+        return;
+      self->parking_ = true;
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+
 private:
   /// Reads whatever arrived and decodes every complete frame in it: one recv
-  /// for many frames under load. The buffer starts small (idle connections
-  /// are most connections) and doubles while reads fill it, up to 64 KiB.
+  /// for many frames under load. The buffer starts small and doubles while
+  /// reads fill it, up to 64 KiB.
   void read() {
     if (in_.empty())
-      in_.resize(256); // an auth frame fits; idle connections stay small
+      in_.resize(first_read_bytes);
     socket_.async_read_some(asio::buffer(in_.data() + filled_, in_.size() - filled_),
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (ec == asio::error::operation_aborted && self->parking_)
+                                return self->park();
+                              self->parking_ = false;
                               if (ec)
                                 return self->finish();
                               self->filled_ += n;
                               self->full_read_ = self->filled_ == self->in_.size();
                               self->consume();
                             });
+  }
+
+  /// Waits for the next bytes of a quiet device without a read buffer.
+  void park() {
+    parking_ = false;
+    parked_ = true;
+    std::vector<char>().swap(in_);
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         self->parked_ = false;
+                         if (ec)
+                           return self->finish();
+                         self->read();
+                       });
   }
 
   void consume() {
@@ -189,6 +227,8 @@ private:
   size_t filled_ = 0;
   size_t skip_ = 0;        ///< bytes of an oversized frame still to drop
   bool full_read_ = false; ///< the last read filled the buffer
+  bool parking_ = false;   ///< the pending read is being cancelled to park
+  bool parked_ = false;    ///< waiting for bytes without a buffer
   std::vector<asio::const_buffer> buffers_;
   size_t in_flight_ = 0;
   bool writing_ = false;

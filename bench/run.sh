@@ -131,7 +131,11 @@ w2() {
 
 w3() {
   # The node is one process too: keep the total under its ~20,000 open files.
-  local per=4500 procs=4 hold=5
+  # Held idle long enough for what an idle node does to idle devices: their
+  # connection actors stop after actors.connection-idle (10 s, checked every
+  # 10 s) and the allocator returns the freed pages after its decay time
+  # (10 s).
+  local per=4500 procs=4 hold=35
   [ "$short" = 1 ] && per=500 procs=2 hold=1
   local total=$((per * procs))
   echo "== W3 idle connections: $procs processes x $per"

@@ -34,7 +34,6 @@ struct connection_state {
   connection_ptr conn;
   bool authed = false;
   bool attaching = false; ///< the attach request is sent (a close must detach)
-  bool attached = false;  ///< the user actor has the device
   bool user_local = false;
   device_session session;
 
@@ -466,7 +465,6 @@ void authenticate(self_ptr self, const context_ptr& ctx, pb::Frame& f) {
       .then(
           [self, ctx, req_id]() {
             auto& st = self->state;
-            st.attached = true;
             pb::Frame ok;
             ok.set_type("auth.ok");
             ok.set_req_id(req_id);
@@ -499,7 +497,7 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, co
   st.conn = std::move(conn);
   if (resumed) {
     st.session = std::move(*resumed);
-    st.authed = st.attaching = st.attached = st.user_local = true;
+    st.authed = st.attaching = st.user_local = true;
     self->delayed_send(self, ctx->settings.connection_idle, idle_atom::value);
   } else {
     st.session.tokens = 2.0 * ctx->settings.sends_per_second;

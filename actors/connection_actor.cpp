@@ -87,12 +87,6 @@ bool take_token(device_session& s, uint32_t rate) {
   return true;
 }
 
-/// Tells the user actor that device `d` of `user` is gone.
-void detach(const context_ptr& ctx, const std::string& user, uint64_t d) {
-  if (auto u = ctx->router->find(entity_kind::user, user))
-    caf::anon_send(u, detach_atom::value, d);
-}
-
 /// Every settings.connection_idle: stops the actor of a device that sent
 /// nothing since the last check and waits for no answer (see the header).
 void check_idle(self_ptr self, const context_ptr& ctx) {
@@ -487,7 +481,6 @@ void authenticate(self_ptr self, const context_ptr& ctx, pb::Frame& f) {
 
 } // namespace
 
-/// `resumed`: the session of a quiet device whose earlier actor stopped.
 caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, connection_ptr conn,
                                bool http, std::optional<device_session> resumed) {
   auto& st = self->state;
@@ -527,7 +520,7 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, co
         auto& st = self->state;
         // Sent after the attach request, so the user actor sees it after it.
         if (st.attaching)
-          detach(ctx, st.session.user, st.session.device);
+          detach_device(ctx, st.session.user, st.session.device);
         self->quit();
       },
       [self, ctx](expire_atom) { expire_requests(self, ctx); },
@@ -541,69 +534,11 @@ caf::behavior connection_actor(self_ptr self, sink_ptr sink, context_ptr ctx, co
   };
 }
 
-// -- connection ------------------------------------------------------------------
-
-connection::connection(caf::actor_system& sys, const sink_ptr& sink, context_ptr ctx)
-  : sys_(sys), sink_(sink), ctx_(std::move(ctx)) {}
-
-connection_ptr connection::open(caf::actor_system& sys, const sink_ptr& sink, context_ptr ctx,
-                                bool http) {
-  auto c = std::make_shared<connection>(sys, sink, ctx);
-  c->actor_ =
-      sys.spawn(connection_actor, sink, std::move(ctx), c, http, std::optional<device_session>{});
-  return c;
-}
-
-void connection::request(pb::Frame&& f) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (closed_)
-    return;
-  if (!actor_) { // the device was quiet: resume its session in a new actor
-    auto sink = sink_.lock();
-    if (!sink)
-      return;
-    actor_ = sys_.spawn(connection_actor, std::move(sink), ctx_, shared_from_this(), false,
-                        std::optional<device_session>{std::move(saved_)});
-    handed_ = 0;
-    ctx_->metrics->connection_resumes += 1;
-  }
-  ++handed_;
-  caf::anon_send(actor_, request_atom::value, std::move(f));
-}
-
-void connection::http_request(const std::string& user, pb::Frame&& f) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (closed_ || !actor_)
-    return;
-  ++handed_;
-  caf::anon_send(actor_, http_atom::value, user, std::move(f));
-}
-
-void connection::close() {
-  caf::actor running;
-  device_session quiet;
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (closed_)
-      return;
-    closed_ = true;
-    running = std::move(actor_);
-    if (!running)
-      quiet = std::move(saved_);
-  }
-  if (running)
-    caf::anon_send(running, closed_atom::value); // the actor detaches
-  else if (quiet.device != 0)
-    detach(ctx_, quiet.user, quiet.device);
-}
-
-bool connection::passivate(uint64_t handled, device_session& s) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (closed_ || handled != handed_)
-    return false;
-  saved_ = std::move(s);
-  actor_ = caf::actor{};
-  return true;
+caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
+                                  connection_ptr conn, bool http,
+                                  std::optional<device_session> resumed) {
+  return sys.spawn(connection_actor, std::move(sink), std::move(ctx), std::move(conn), http,
+                   std::move(resumed));
 }
 
 } // namespace chorus

@@ -39,6 +39,7 @@
 // The sender of every message is the session's user, never a client field.
 #pragma once
 
+#include "actors/connection.hpp"
 #include "actors/context.hpp"
 #include "actors/errors.hpp"
 #include "actors/push.hpp"
@@ -48,63 +49,16 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 
 namespace chorus {
 
-/// What a device's session keeps while it has no actor.
-struct device_session {
-  std::string user;
-  uint64_t device = 0; ///< random, never 0; the client sees it as session_id
-  double tokens = 0;   ///< rate limit bucket
-  std::chrono::steady_clock::time_point refilled;
-};
-
-/// One client connection as the network side sees it. Thread-safe.
-class connection : public std::enable_shared_from_this<connection> {
-public:
-  /// Starts the actor of a new connection; `http` for HTTP connections,
-  /// which authenticate every request and are not devices. The connection
-  /// holds `sink` weakly: the session owns the connection.
-  static std::shared_ptr<connection> open(caf::actor_system& sys, const sink_ptr& sink,
-                                          context_ptr ctx, bool http);
-
-  connection(caf::actor_system& sys, const sink_ptr& sink, context_ptr ctx);
-
-  /// Hands a decoded client frame to the actor, starting one if the device's
-  /// actor stopped while it was quiet. Frames keep their order.
-  void request(pb::Frame&& f);
-
-  /// Hands an HTTP request, authenticated as `user`, to the actor.
-  void http_request(const std::string& user, pb::Frame&& f);
-
-  /// The socket is gone: the device leaves its user and the actor stops.
-  /// Idempotent; later frames are dropped.
-  void close();
-
-  // -- used by the connection actor --
-
-  /// From the actor that handled `handled` frames and has nothing open:
-  /// true, and the connection keeps `s` and forgets the actor, if no frame
-  /// is on its way to it. The actor then quits.
-  bool passivate(uint64_t handled, device_session& s);
-
-private:
-  caf::actor_system& sys_;
-  std::weak_ptr<frame_sink> sink_;
-  context_ptr ctx_;
-  std::mutex mtx_;
-  caf::actor actor_;    ///< null while the device is quiet, or once closed
-  uint64_t handed_ = 0; ///< frames handed to the current actor
-  bool closed_ = false;
-  device_session saved_; ///< valid while actor_ is null and !closed_
-};
-
-using connection_ptr = std::shared_ptr<connection>;
+/// Spawns a connection actor for `conn`; `resumed` is the session of a quiet
+/// device whose earlier actor stopped (else the connection is new).
+caf::actor spawn_connection_actor(caf::actor_system& sys, sink_ptr sink, context_ptr ctx,
+                                  connection_ptr conn, bool http,
+                                  std::optional<device_session> resumed);
 
 /// An error reply frame; also counts it in the node's metrics.
 pb::Frame error_frame(const context_ptr& ctx, const std::string& req_id, errc code,

@@ -20,7 +20,7 @@ using tcp = asio::ip::tcp;
 connection_ptr shared_env::open_connection(const sink_ptr& sink, bool http) {
   auto conn = connection::open(*sys, sink, ctx, http);
   std::lock_guard<std::mutex> guard{mtx_};
-  live_.emplace(conn.get(), conn);
+  live_.insert(conn);
   return conn;
 }
 
@@ -29,16 +29,16 @@ void shared_env::end_connection(const connection_ptr& conn) {
     return;
   conn->close();
   std::lock_guard<std::mutex> guard{mtx_};
-  live_.erase(conn.get());
+  live_.erase(conn);
 }
 
 void shared_env::end_all() {
-  std::unordered_map<const connection*, connection_ptr> all;
+  std::unordered_set<connection_ptr> all;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     all.swap(live_);
   }
-  for (auto& [addr, conn] : all)
+  for (const auto& conn : all)
     conn->close();
 }
 

@@ -14,7 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 
 namespace chorus::net {
 
@@ -36,7 +36,7 @@ struct shared_env {
 
 private:
   std::mutex mtx_;
-  std::unordered_map<const connection*, connection_ptr> live_;
+  std::unordered_set<connection_ptr> live_;
 };
 
 /// Serves one accepted socket of the WebSocket/HTTP port.

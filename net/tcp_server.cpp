@@ -85,7 +85,8 @@ private:
       in_.resize(first_read_bytes);
     socket_.async_read_some(asio::buffer(in_.data() + filled_, in_.size() - filled_),
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                              if (ec == asio::error::operation_aborted && self->parking_)
+                              if (ec == asio::error::operation_aborted && self->parking_ &&
+                                  !self->finished_)
                                 return self->park();
                               self->parking_ = false;
                               if (ec)

@@ -9,7 +9,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <pthread.h>
+#include <chrono>
+#include <future>
 #include <thread>
 
 namespace chorus::net {
@@ -43,40 +44,47 @@ void shared_env::end_all() {
 }
 
 struct server::impl {
-  asio::io_context ioc;
+  explicit impl(asio::io_context& c) : ioc(c) {}
+
+  asio::io_context& ioc;
   tcp::acceptor ws_acceptor{ioc};
   tcp::acceptor tcp_acceptor{ioc};
-  shared_env env;
-  std::vector<std::thread> threads;
+  /// Shared with the sessions, which may outlive the server until the
+  /// io_context ends.
+  env_ptr env{new shared_env};
+  /// Accept operations whose handler has not run yet; it refers to this.
+  std::atomic<int> accepting{0};
   bool stopped = false;
 
   /// The executor of a new socket: every handler of a session runs on it,
-  /// one at a time. With one I/O thread the io_context itself is that; with
+  /// one at a time. With one thread the io_context itself is that; with
   /// more, each session gets a strand (about 100 bytes per connection).
   asio::any_io_executor session_executor() {
-    if (env.cfg.io_threads > 1)
+    if (env->cfg.io_threads > 1)
       return asio::make_strand(ioc);
     return ioc.get_executor();
   }
 
   void accept(tcp::acceptor& acceptor, void (*start)(tcp::socket, shared_env&)) {
+    accepting += 1;
     acceptor.async_accept(session_executor(),
                           [this, &acceptor, start](boost::system::error_code ec, tcp::socket s) {
-                            if (!acceptor.is_open())
-                              return;
-                            if (!ec)
-                              start(std::move(s), env);
-                            else
-                              spdlog::get("net")->warn("accept failed: {}", ec.message());
-                            accept(acceptor, start);
+                            if (acceptor.is_open()) { // else the server is stopping
+                              if (!ec)
+                                start(std::move(s), *env);
+                              else
+                                spdlog::get("net")->warn("accept failed: {}", ec.message());
+                              accept(acceptor, start);
+                            }
+                            accepting -= 1; // the last use of this
                           });
   }
 
   std::string listen(tcp::acceptor& acceptor, uint16_t port) {
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(env.cfg.host, ec);
+    auto address = asio::ip::make_address(env->cfg.host, ec);
     if (ec)
-      return "net.host '" + env.cfg.host + "' is not an IP address";
+      return "net.host '" + env->cfg.host + "' is not an IP address";
     tcp::endpoint ep{address, port};
     acceptor.open(ep.protocol(), ec);
     if (!ec)
@@ -86,16 +94,16 @@ struct server::impl {
     if (!ec)
       acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec)
-      return "cannot listen on " + env.cfg.host + ":" + std::to_string(port) + ": " + ec.message();
+      return "cannot listen on " + env->cfg.host + ":" + std::to_string(port) + ": " + ec.message();
     return {};
   }
 };
 
-server::server(caf::actor_system& sys, context_ptr ctx, net_settings cfg)
-  : impl_(std::make_unique<impl>()) {
-  impl_->env.sys = &sys;
-  impl_->env.ctx = std::move(ctx);
-  impl_->env.cfg = std::move(cfg);
+server::server(caf::actor_system& sys, asio::io_context& ioc, context_ptr ctx, net_settings cfg)
+  : impl_(std::make_unique<impl>(ioc)) {
+  impl_->env->sys = &sys;
+  impl_->env->ctx = std::move(ctx);
+  impl_->env->cfg = std::move(cfg);
 }
 
 server::~server() {
@@ -104,17 +112,12 @@ server::~server() {
 
 std::string server::start() {
   auto& i = *impl_;
-  if (auto err = i.listen(i.ws_acceptor, i.env.cfg.ws_port); !err.empty())
+  if (auto err = i.listen(i.ws_acceptor, i.env->cfg.ws_port); !err.empty())
     return err;
-  if (auto err = i.listen(i.tcp_acceptor, i.env.cfg.tcp_port); !err.empty())
+  if (auto err = i.listen(i.tcp_acceptor, i.env->cfg.tcp_port); !err.empty())
     return err;
   i.accept(i.ws_acceptor, start_http_session);
   i.accept(i.tcp_acceptor, start_tcp_session);
-  for (int n = 0; n < std::max(1, i.env.cfg.io_threads); ++n)
-    i.threads.emplace_back([&i] {
-      pthread_setname_np(pthread_self(), "chorus.net");
-      i.ioc.run();
-    });
   return {};
 }
 
@@ -123,18 +126,21 @@ void server::stop() {
   if (i.stopped)
     return;
   i.stopped = true;
-  asio::post(i.ioc, [&i] {
+  // The acceptors belong to the io_context's threads: close them there, and
+  // wait until their handlers have run (they refer to this server).
+  std::promise<void> closed;
+  asio::post(i.ioc, [&i, &closed] {
     boost::system::error_code ignored;
     i.ws_acceptor.close(ignored);
     i.tcp_acceptor.close(ignored);
+    closed.set_value();
   });
-  i.ioc.stop();
-  for (auto& t : i.threads)
-    t.join();
-  i.threads.clear();
+  closed.get_future().wait();
+  while (i.accepting.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
   // Sessions still open hold their connection actors and the reverse: end the
-  // actors, which releases the sessions and closes their sockets.
-  i.env.end_all();
+  // actors, which detach their devices and release the sessions.
+  i.env->end_all();
 }
 
 uint16_t server::ws_port() const noexcept {

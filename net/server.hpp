@@ -1,12 +1,17 @@
 // The client-facing network edge: one port for WebSocket (/ws) and HTTP, one
-// port for raw TCP with length-prefixed protobuf frames. Runs on its own asio
-// threads; each connection gets a connection actor (actors/connection_actor.hpp)
-// and the two sides only exchange messages, never block each other.
+// port for raw TCP with length-prefixed protobuf frames. Runs on the node's
+// asio threads, which run the actors too (node/threads.hpp); each connection
+// gets a connection actor (actors/connection_actor.hpp) and the two sides only
+// exchange messages, never block each other.
 #pragma once
 
 #include "actors/context.hpp"
 
 #include <caf/fwd.hpp>
+
+namespace boost::asio {
+class io_context;
+}
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +23,8 @@ struct net_settings {
   std::string host = "127.0.0.1";
   uint16_t ws_port = 7300;  ///< WebSocket and HTTP; 0 picks a free port
   uint16_t tcp_port = 7301; ///< raw TCP; 0 picks a free port
+  /// Threads running the io_context (one per core by default): with more
+  /// than one, each session's handlers go through a strand.
   int io_threads = 1;
   size_t max_frame_bytes = 1 << 20;    ///< larger frames close the WebSocket (1009)
   size_t max_outgoing_bytes = 8 << 20; ///< per connection; beyond it: disconnect
@@ -25,14 +32,18 @@ struct net_settings {
 
 class server {
 public:
-  server(caf::actor_system& sys, context_ptr ctx, net_settings cfg);
+  /// Serves on `ioc`, whose threads the caller runs (and keeps running until
+  /// the server is stopped and destroyed).
+  server(caf::actor_system& sys, boost::asio::io_context& ioc, context_ptr ctx, net_settings cfg);
   ~server();
 
-  /// Binds both ports and starts the I/O threads. Returns an error message, or
-  /// an empty string on success.
+  /// Binds both ports and starts accepting. Returns an error message, or an
+  /// empty string on success.
   std::string start();
 
-  /// Stops accepting, closes every connection, joins the I/O threads.
+  /// Stops accepting and ends every connection (its actor detaches the
+  /// device); sessions still open close when the io_context ends. Call from
+  /// a thread that is not running the io_context.
   void stop();
 
   uint16_t ws_port() const noexcept;

@@ -7,9 +7,11 @@
 #include "net/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 
 #include <caf/actor.hpp>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -18,7 +20,10 @@
 
 namespace chorus::net {
 
-/// The state the sessions of one server share.
+/// The state the sessions of one server share. Reference-counted (by the
+/// server and every session: an intrusive count costs a session no more than
+/// a reference would), so that a session finishing after its server stopped
+/// still finds it.
 struct shared_env {
   caf::actor_system* sys = nullptr;
   context_ptr ctx;
@@ -34,10 +39,21 @@ struct shared_env {
   /// Ends every remembered connection (server shutdown).
   void end_all();
 
+  friend void intrusive_ptr_add_ref(shared_env* e) noexcept {
+    e->refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  friend void intrusive_ptr_release(shared_env* e) noexcept {
+    if (e->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      delete e;
+  }
+
 private:
   std::mutex mtx_;
   std::unordered_set<connection_ptr> live_;
+  std::atomic<size_t> refs_{0};
 };
+
+using env_ptr = boost::intrusive_ptr<shared_env>;
 
 /// Serves one accepted socket of the WebSocket/HTTP port.
 void start_http_session(boost::asio::ip::tcp::socket socket, shared_env& env);

@@ -5,6 +5,7 @@
 
 #include "actors/messages.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -29,14 +30,14 @@ constexpr size_t first_read_bytes = 384;
 class tcp_session final : public frame_sink, public std::enable_shared_from_this<tcp_session> {
 public:
   tcp_session(tcp::socket&& socket, shared_env& env)
-    : socket_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {}
+    : socket_(std::move(socket)), env_(&env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run() {
     boost::system::error_code ignored;
     socket_.set_option(tcp::no_delay{true}, ignored);
-    conn_ = env_.open_connection(shared_from_this(), false);
-    env_.ctx->metrics->connections_open += 1;
-    env_.ctx->metrics->connections_total += 1;
+    conn_ = env_->open_connection(shared_from_this(), false);
+    env_->ctx->metrics->connections_open += 1;
+    env_->ctx->metrics->connections_total += 1;
     read();
   }
 
@@ -121,17 +122,17 @@ private:
         skip_ -= n;
         if (skip_ > 0)
           break;
-        env_.ctx->metrics->frames_in += 1;
+        env_->ctx->metrics->frames_in += 1;
         send_reply(
-            error_frame(env_.ctx, {}, errc::too_large,
-                        "frame is over " + std::to_string(env_.cfg.max_frame_bytes) + " bytes"));
+            error_frame(env_->ctx, {}, errc::too_large,
+                        "frame is over " + std::to_string(env_->cfg.max_frame_bytes) + " bytes"));
         continue;
       }
       if (filled_ - pos < 4)
         break;
       auto* h = reinterpret_cast<const unsigned char*>(in_.data() + pos);
       size_t n = (size_t{h[0]} << 24) | (size_t{h[1]} << 16) | (size_t{h[2]} << 8) | h[3];
-      if (n > env_.cfg.max_frame_bytes) {
+      if (n > env_->cfg.max_frame_bytes) {
         pos += 4;
         skip_ = n;
         continue;
@@ -160,10 +161,10 @@ private:
   }
 
   void on_frame(std::string_view bytes) {
-    env_.ctx->metrics->frames_in += 1;
+    env_->ctx->metrics->frames_in += 1;
     pb::Frame f;
     if (auto err = decode_binary(bytes, &f))
-      send_reply(error_frame(env_.ctx, err->req_id, err->code, err->message));
+      send_reply(error_frame(env_->ctx, err->req_id, err->code, err->message));
     else
       conn_->request(std::move(f));
   }
@@ -172,11 +173,11 @@ private:
     auto n = o.bytes().size();
     for (int i = 0; i < 4; ++i)
       o.header[i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
-    asio::post(socket_.get_executor(), [self = shared_from_this(), o = std::move(o)]() mutable {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), o = std::move(o)]() mutable {
       if (self->finished_)
         return;
       if (!self->out_.push(std::move(o))) {
-        self->env_.ctx->metrics->slow_consumer_disconnects += 1;
+        self->env_->ctx->metrics->slow_consumer_disconnects += 1;
         spdlog::get("net")->info("closing a TCP connection: outgoing queue full");
         return self->finish();
       }
@@ -199,7 +200,7 @@ private:
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         for (size_t i = 0; i < self->in_flight_; ++i)
                           self->out_.pop_front();
-                        self->env_.ctx->metrics->frames_out += self->in_flight_;
+                        self->env_->ctx->metrics->frames_out += self->in_flight_;
                         if (ec)
                           return self->finish();
                         if (self->out_.empty())
@@ -216,12 +217,12 @@ private:
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    env_.ctx->metrics->connections_open -= 1;
-    env_.end_connection(conn_);
+    env_->ctx->metrics->connections_open -= 1;
+    env_->end_connection(conn_);
   }
 
   tcp::socket socket_;
-  shared_env& env_;
+  env_ptr env_;
   connection_ptr conn_;
   outbox out_;
   std::vector<char> in_; ///< received bytes; [0, filled_) are valid

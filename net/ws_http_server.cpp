@@ -29,17 +29,17 @@ namespace {
 class ws_session final : public frame_sink, public std::enable_shared_from_this<ws_session> {
 public:
   ws_session(tcp::socket&& socket, shared_env& env)
-    : ws_(std::move(socket)), env_(env), out_(env.cfg.max_outgoing_bytes) {}
+    : ws_(std::move(socket)), env_(&env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run(http::request<http::string_body> req) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.read_message_max(env_.cfg.max_frame_bytes);
+    ws_.read_message_max(env_->cfg.max_frame_bytes);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       if (ec)
         return;
-      self->conn_ = self->env_.open_connection(self, false);
-      self->env_.ctx->metrics->connections_open += 1;
-      self->env_.ctx->metrics->connections_total += 1;
+      self->conn_ = self->env_->open_connection(self, false);
+      self->env_->ctx->metrics->connections_open += 1;
+      self->env_->ctx->metrics->connections_total += 1;
       self->read();
     });
   }
@@ -73,10 +73,10 @@ private:
     if (ec) {
       if (ec == websocket::error::message_too_big)
         spdlog::get("net")->info("closing a WebSocket: frame over {} bytes",
-                                 env_.cfg.max_frame_bytes);
+                                 env_->cfg.max_frame_bytes);
       return finish();
     }
-    env_.ctx->metrics->frames_in += 1;
+    env_->ctx->metrics->frames_in += 1;
     bool binary = ws_.got_binary();
     if (!format_fixed_) { // the first frame fixes the format of every reply and push
       binary_ = binary;
@@ -88,7 +88,7 @@ private:
     auto err = binary ? decode_binary(bytes, &f) : decode_json(bytes, &f);
     buf_.consume(buf_.size());
     if (err)
-      send_reply(error_frame(env_.ctx, err->req_id, err->code, err->message));
+      send_reply(error_frame(env_->ctx, err->req_id, err->code, err->message));
     else
       conn_->request(std::move(f));
     read();
@@ -99,7 +99,7 @@ private:
       if (self->finished_)
         return;
       if (!self->out_.push(std::move(o))) {
-        self->env_.ctx->metrics->slow_consumer_disconnects += 1;
+        self->env_->ctx->metrics->slow_consumer_disconnects += 1;
         self->shut("outgoing queue full: the client does not read", true);
         return;
       }
@@ -115,7 +115,7 @@ private:
     ws_.async_write(asio::buffer(f.bytes()),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->out_.pop_front();
-                      self->env_.ctx->metrics->frames_out += 1;
+                      self->env_->ctx->metrics->frames_out += 1;
                       if (ec)
                         return self->finish();
                       if (self->out_.empty())
@@ -147,13 +147,13 @@ private:
     if (finished_)
       return;
     finished_ = true;
-    env_.ctx->metrics->connections_open -= 1;
-    env_.end_connection(conn_);
+    env_->ctx->metrics->connections_open -= 1;
+    env_->end_connection(conn_);
   }
 
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buf_;
-  shared_env& env_;
+  env_ptr env_;
   connection_ptr conn_;
   outbox out_;
   bool writing_ = false;
@@ -167,7 +167,7 @@ private:
 
 class http_session final : public frame_sink, public std::enable_shared_from_this<http_session> {
 public:
-  http_session(tcp::socket&& socket, shared_env& env) : stream_(std::move(socket)), env_(env) {}
+  http_session(tcp::socket&& socket, shared_env& env) : stream_(std::move(socket)), env_(&env) {}
 
   void run() { read(); }
 
@@ -192,7 +192,7 @@ public:
 private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(env_.cfg.max_frame_bytes);
+    parser_->body_limit(env_->cfg.max_frame_bytes);
     stream_.expires_after(std::chrono::seconds{60});
     http::async_read(
         stream_, buf_, *parser_,
@@ -203,7 +203,7 @@ private:
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       return respond_error(http::status::payload_too_large, errc::too_large,
-                           "the body is over " + std::to_string(env_.cfg.max_frame_bytes) +
+                           "the body is over " + std::to_string(env_->cfg.max_frame_bytes) +
                                " bytes");
     }
     if (ec)
@@ -215,30 +215,30 @@ private:
         return respond_error(http::status::not_found, errc::not_found, "WebSocket endpoint is /ws");
       stream_.expires_never();
       if (conn_) { // an upgrade after API requests on the same connection
-        env_.end_connection(conn_);
+        env_->end_connection(conn_);
         conn_.reset();
       }
-      std::make_shared<ws_session>(stream_.release_socket(), env_)->run(std::move(req));
+      std::make_shared<ws_session>(stream_.release_socket(), *env_)->run(std::move(req));
       return;
     }
     auto target = std::string_view{req.target().data(), req.target().size()};
     auto method = std::string_view{req.method_string().data(), req.method_string().size()};
     if (target == "/healthz") {
-      bool ok = env_.ctx->writer->healthy();
+      bool ok = env_->ctx->writer->healthy();
       return respond(ok ? http::status::ok : http::status::service_unavailable,
                      ok ? "ok\n" : "storage failed\n", "text/plain");
     }
     if (target == "/metrics")
-      return respond(http::status::ok, env_.ctx->metrics->render(env_.ctx->writer),
+      return respond(http::status::ok, env_->ctx->metrics->render(env_->ctx->writer),
                      "text/plain; version=0.0.4");
     auto auth = req[http::field::authorization];
-    auto user = api_user({auth.data(), auth.size()}, env_.ctx->settings);
+    auto user = api_user({auth.data(), auth.size()}, env_->ctx->settings);
     if (!user)
       return respond_error(http::status::unauthorized, errc::unauthenticated,
                            "send Authorization: Bearer <token>");
     api_request api;
     if (auto err = parse_api_request(method, target, req.body(), &api)) {
-      auto f = error_frame(env_.ctx, err->req_id, err->code, err->message);
+      auto f = error_frame(env_->ctx, err->req_id, err->code, err->message);
       whole_frame_ = api.whole_frame_reply;
       auto body = whole_frame_ ? encode_json(f) : encode_json_payload(f);
       return respond(static_cast<http::status>(http_status(f)), std::move(body),
@@ -246,13 +246,13 @@ private:
     }
     whole_frame_ = api.whole_frame_reply;
     if (!conn_)
-      conn_ = env_.open_connection(shared_from_this(), true);
-    env_.ctx->metrics->frames_in += 1;
+      conn_ = env_->open_connection(shared_from_this(), true);
+    env_->ctx->metrics->frames_in += 1;
     conn_->http_request(*user, std::move(api.frame));
   }
 
   void respond_error(http::status status, errc code, const std::string& message) {
-    auto f = error_frame(env_.ctx, {}, code, message);
+    auto f = error_frame(env_->ctx, {}, code, message);
     respond(status, encode_json_payload(f), "application/json");
   }
 
@@ -263,7 +263,7 @@ private:
     res->keep_alive(keep_alive_);
     res->body() = std::move(body);
     res->prepare_payload();
-    env_.ctx->metrics->frames_out += 1;
+    env_->ctx->metrics->frames_out += 1;
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !self->keep_alive_)
@@ -277,7 +277,7 @@ private:
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (conn_) {
-      env_.end_connection(conn_);
+      env_->end_connection(conn_);
       conn_.reset();
     }
   }
@@ -285,7 +285,7 @@ private:
   beast::tcp_stream stream_;
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  shared_env& env_;
+  env_ptr env_;
   connection_ptr conn_;
   bool keep_alive_ = true;
   bool whole_frame_ = false;

@@ -23,7 +23,9 @@ node_config::node_config() {
       .add(host_, "host", "address the client ports listen on (default 127.0.0.1)")
       .add(ws_port_, "ws-port", "WebSocket and HTTP port; 0 picks a free one (default 7300)")
       .add(tcp_port_, "tcp-port", "raw TCP protobuf port; 0 picks a free one (default 7301)")
-      .add(io_threads_, "io-threads", "network I/O threads (default 1)")
+      .add(io_threads_, "io-threads",
+           "threads running the sockets and the actors; 0 is one per core the node may run on "
+           "(default 0)")
       .add(max_frame_bytes_, "max-frame-bytes", "largest client frame (default 1048576)")
       .add(max_outgoing_bytes_, "max-outgoing-bytes",
            "outgoing bytes queued per connection before it is dropped (default 8388608)");
@@ -61,20 +63,14 @@ node_config::node_config() {
                                         "trace, debug, info, warn, error or off (default info)");
 }
 
-size_t node_config::default_worker_threads() {
-  if (caf::get_if(&content, "scheduler.max-threads") != nullptr)
-    return caf::get_or(content, "scheduler.max-threads", size_t{1});
+size_t node_config::threads() const {
+  if (io_threads_ > 0)
+    return static_cast<size_t>(io_threads_);
   size_t cores = std::max(1u, std::thread::hardware_concurrency());
   cpu_set_t mask;
   if (sched_getaffinity(0, sizeof(mask), &mask) == 0)
     cores = std::max(1, CPU_COUNT(&mask));
-  // At least two: on one core a second worker keeps actors running while the
-  // first waits on a storage read, and gives the actors a fair share of the
-  // core against the network and writer threads (measured: 33,000 vs 27,000
-  // sends/s at saturation; one worker used less CPU at moderate rates).
-  auto workers = std::max<size_t>(2, cores);
-  caf::put(content, "scheduler.max-threads", workers);
-  return workers;
+  return cores;
 }
 
 std::vector<std::string> node_config::validate() const {
@@ -126,7 +122,7 @@ std::vector<std::string> node_config::validate() const {
   range("net.tcp-port", tcp_port_, 0, 65535);
   if (ws_port_ != 0 && ws_port_ == tcp_port_)
     problems.push_back("'net.ws-port' and 'net.tcp-port' must differ");
-  range("net.io-threads", io_threads_, 1, 64);
+  range("net.io-threads", io_threads_, 0, 64);
   range("net.max-frame-bytes", max_frame_bytes_, 1024, 64 << 20);
   range("net.max-outgoing-bytes", max_outgoing_bytes_, 64 * 1024, 1LL << 32);
   if (secret_.empty() && !dev_mode_)
@@ -182,7 +178,7 @@ node_settings node_config::settings() const {
   s.net.host = host_;
   s.net.ws_port = static_cast<uint16_t>(ws_port_);
   s.net.tcp_port = static_cast<uint16_t>(tcp_port_);
-  s.net.io_threads = static_cast<int>(io_threads_);
+  s.net.io_threads = static_cast<int>(threads());
   s.net.max_frame_bytes = static_cast<size_t>(max_frame_bytes_);
   s.net.max_outgoing_bytes = static_cast<size_t>(max_outgoing_bytes_);
   s.store.path = data_dir_;

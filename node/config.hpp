@@ -40,12 +40,11 @@ public:
   /// The validated settings. REQUIRES: validate() returned no problem.
   node_settings settings() const;
 
-  /// Sets CAF's `scheduler.max-threads` to the number of cores this process
-  /// may run on (its CPU affinity: taskset, cpusets), at least 2, unless the
-  /// file or the command line set it. CAF's own default counts every core of
-  /// the machine, and workers beyond the cores a node gets only add context
-  /// switches. Returns the value in force.
-  size_t default_worker_threads();
+  /// The threads that run the sockets and the actors (node/threads.hpp):
+  /// `net.io-threads`, or if that is 0 one per core this process may run on
+  /// (its CPU affinity: taskset, cpusets). Threads beyond the cores a node
+  /// gets only add context switches.
+  size_t threads() const;
 
 private:
   // Bound to options; see the constructor for names, defaults and help.
@@ -56,7 +55,7 @@ private:
   std::string host_ = "127.0.0.1";
   int64_t ws_port_ = 7300;
   int64_t tcp_port_ = 7301;
-  int64_t io_threads_ = 1;
+  int64_t io_threads_ = 0;
   int64_t max_frame_bytes_ = 1 << 20;
   int64_t max_outgoing_bytes_ = 8 << 20;
   std::string secret_;

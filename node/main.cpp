@@ -6,6 +6,7 @@
 #include "node/config.hpp"
 #include "node/logging.hpp"
 #include "node/node.hpp"
+#include "node/threads.hpp"
 #include "node/token.hpp"
 
 #include <caf/actor_system.hpp>
@@ -88,8 +89,8 @@ int main(int argc, char** argv) {
   auto settings = cfg.settings();
   node::setup_logging(settings.log_level);
   auto log = spdlog::get("node");
-  auto workers = cfg.default_worker_threads();
-  log->info("{} actor worker thread(s)", workers);
+  auto threads = cfg.threads();
+  log->info("{} thread(s) for sockets and actors", threads);
 
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop_signals;
@@ -100,9 +101,12 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   int rc = 0;
+  // The pool outlives the actor system: every actor runs on it to its end.
+  node::io_pool pool{threads};
+  node::run_actors_on(cfg, pool);
   {
     caf::actor_system sys{cfg};
-    node::node n{sys, settings};
+    node::node n{sys, pool.context(), settings};
     if (auto err = n.start(); !err.empty()) {
       log->error("cannot start: {}", err);
       rc = 1;
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
       n.stop();
     }
   }
+  pool.stop();
   log->info("stopped");
   spdlog::shutdown();
   return rc;

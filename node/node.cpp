@@ -20,8 +20,8 @@ struct node::parts {
   std::unique_ptr<net::server> server;
 };
 
-node::node(caf::actor_system& sys, node_settings settings)
-  : sys_(sys), settings_(std::move(settings)), parts_(std::make_unique<parts>()) {}
+node::node(caf::actor_system& sys, boost::asio::io_context& ioc, node_settings settings)
+  : sys_(sys), ioc_(ioc), settings_(std::move(settings)), parts_(std::make_unique<parts>()) {}
 
 node::~node() {
   stop();
@@ -73,7 +73,7 @@ std::string node::start() {
               "production.");
 
   // 3. listeners
-  p.server = std::make_unique<net::server>(sys_, p.ctx, settings_.net);
+  p.server = std::make_unique<net::server>(sys_, ioc_, p.ctx, settings_.net);
   if (auto err = p.server->start(); !err.empty())
     return fail(err);
   stops_.push_back([&p] { p.server->stop(); });

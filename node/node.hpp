@@ -13,11 +13,17 @@ namespace caf {
 class actor_system;
 }
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace chorus::node {
 
 class node {
 public:
-  node(caf::actor_system& sys, node_settings settings);
+  /// `ioc` runs the sockets; its threads (node/threads.hpp) must run until
+  /// the node is stopped.
+  node(caf::actor_system& sys, boost::asio::io_context& ioc, node_settings settings);
   ~node();
 
   /// Starts everything; an error message, or empty on success. On error what
@@ -33,6 +39,7 @@ public:
 private:
   struct parts;
   caf::actor_system& sys_;
+  boost::asio::io_context& ioc_;
   node_settings settings_;
   std::unique_ptr<parts> parts_;
   std::vector<std::function<void()>> stops_; ///< run last-pushed first

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 using namespace chorus::test;
 using chorus::client::json;
 
@@ -81,4 +84,36 @@ TEST_CASE("a clean stop flushes and a restart serves the same data", "[integrati
   auto s = bob->request("sync");
   REQUIRE(s["payload"]["conversations"].size() == 1);
   CHECK(s["payload"]["conversations"][0]["messages"][0]["content"]["text"] == "kept");
+}
+
+TEST_CASE("a node stops cleanly with clients still connected and requests in flight",
+          "[integration]") {
+  // Sockets, actors and their threads stop in order: open WebSocket and TCP
+  // connections, a device whose connection actor stopped for quiet, and sends
+  // not yet answered must neither hang the stop nor fail it.
+  node_process node{{"--actors.connection-idle=50ms"}};
+  auto quiet = node.connect("carol", chorus::client::transport::tcp);
+  auto ws = node.connect("alice");
+  auto tcp = node.connect("bob", chorus::client::transport::tcp);
+  REQUIRE(ws->request("message.send", [] {
+    auto p = text_message("c0", "before");
+    p["to"] = "bob";
+    return p;
+  }())["payload"]["seq"] == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds{300}); // carol goes quiet
+  for (int i = 0; i < 50; ++i) {
+    auto p = text_message("w" + std::to_string(i), "in flight");
+    p["to"] = "bob";
+    ws->send({{"type", "message.send"}, {"req_id", "w" + std::to_string(i)}, {"payload", p}});
+    auto q = text_message("t" + std::to_string(i), "in flight");
+    q["to"] = "alice";
+    tcp->send({{"type", "message.send"}, {"req_id", "t" + std::to_string(i)}, {"payload", q}});
+  }
+  CHECK(node.stop());
+  // What was acked before the stop is there after a restart.
+  node.start();
+  auto bob = node.connect("bob");
+  auto h = bob->request("history", {{"conversation_id", "d:alice:bob"}, {"after_seq", 0}});
+  REQUIRE(!h["payload"]["messages"].empty());
+  CHECK(h["payload"]["messages"][0]["content"]["text"] == "before");
 }

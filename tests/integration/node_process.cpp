@@ -94,8 +94,17 @@ bool node_process::stop() {
   if (pid_ <= 0)
     return false;
   ::kill(pid_, SIGTERM);
+  // A node that does not stop within 20 s hangs: kill it and report failure.
   int status = 0;
-  waitpid(pid_, &status, 0);
+  for (int waited_ms = 0; waitpid(pid_, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms >= 20'000) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return false;
+    }
+    usleep(10'000);
+  }
   pid_ = -1;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

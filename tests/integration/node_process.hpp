@@ -21,7 +21,8 @@ public:
   ~node_process();
 
   void start();
-  /// SIGTERM and wait; true if it exited with status 0.
+  /// SIGTERM and wait; true if it exited with status 0 within 20 s (a node
+  /// that hangs is killed).
   bool stop();
   /// SIGKILL and wait.
   void kill9();

@@ -1,0 +1,66 @@
+// The node's threads: one pool runs both the sockets and the actors.
+//
+// A message crosses the network thread (its frame is read), three or four
+// actors (connection, conversation, user), the storage writer, and the network
+// thread again (the reply and the push are written). With CAF's own scheduler
+// the actors run on worker threads of their own, so every hop between the
+// sockets and the actors is a thread hand-over: a wake-up and a context switch,
+// which on a virtual machine costs tens of microseconds and was the largest
+// single cost per message at moderate rates (docs/benchmarks.md).
+//
+// Here the actors run on the asio threads that serve the sockets: CAF hands
+// each runnable actor to the pool as an asio handler. A frame read on a pool
+// thread is handled by its actors on that thread, and the reply goes to the
+// socket from it, without a hand-over; only the storage writer (which waits
+// on the disk) and CAF's clock thread stay apart.
+//
+// The price: a handler that blocks (a cold storage read) delays the sockets
+// served by its thread as well as the actors. With one thread per core, as
+// by default, the core would be busy with that read either way.
+//
+// Lifetime: the pool outlives the actor system: it is started before the
+// system is built (the scheduler needs it) and stopped after the system is
+// gone, so every actor can run to its end.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <caf/fwd.hpp>
+
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace chorus::node {
+
+class io_pool {
+public:
+  /// Starts `threads` threads (at least one) running the io_context.
+  explicit io_pool(size_t threads);
+
+  /// Stops and joins the threads.
+  ~io_pool();
+
+  io_pool(const io_pool&) = delete;
+  io_pool& operator=(const io_pool&) = delete;
+
+  boost::asio::io_context& context() noexcept { return ioc_; }
+
+  size_t size() const noexcept { return threads_.size(); }
+
+  /// Stops the io_context and joins the threads. Handlers not run yet (of
+  /// sockets still open) are destroyed with the pool.
+  void stop();
+
+private:
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+};
+
+/// Makes the actor system built from `cfg` run its actors on `pool` instead
+/// of CAF's worker threads. Call before the actor system is constructed.
+void run_actors_on(caf::actor_system_config& cfg, io_pool& pool);
+
+} // namespace chorus::node

@@ -82,6 +82,12 @@ void drop_devices(self_ptr self, const context_ptr& ctx, Pred gone) {
 
 } // namespace
 
+// An idle connection's largest allocation: kept within jemalloc's 1,280-byte
+// size class, below the connection actor's (see size_class_pad in
+// connection_actor.cpp).
+static_assert(sizeof(caf::actor_storage<caf::stateful_actor<user_state>>) <= 1280,
+              "the user actor outgrew its size class");
+
 caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
   auto& st = self->state;
   st.id = std::move(id);

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   int rc = 0;
-  // The pool outlives the actor system: every actor runs on it to its end.
+  // Runs the sockets and the actors (node/threads.hpp).
   node::io_pool pool{threads};
   node::run_actors_on(cfg, pool);
   {
@@ -117,8 +117,10 @@ int main(int argc, char** argv) {
       log->info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       n.stop();
     }
+    // No actor of the node runs any more: stop the sessions still open before
+    // the node's parts they refer to are gone.
+    pool.stop();
   }
-  pool.stop();
   log->info("stopped");
   spdlog::shutdown();
   return rc;

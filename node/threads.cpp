@@ -6,16 +6,10 @@
 #include <caf/detail/set_thread_name.hpp>
 #include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/execution_unit.hpp>
-#include <caf/logger.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/settings.hpp>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
 #include <pthread.h>
 
 namespace chorus::node {
@@ -35,6 +29,8 @@ io_pool::~io_pool() {
 }
 
 void io_pool::stop() {
+  if (stopped_.exchange(true))
+    return;
   work_.reset();
   ioc_.stop(); // sockets still open would keep it running
   for (auto& t : threads_)
@@ -49,7 +45,9 @@ namespace {
 /// CAF's scheduler interface over an io_pool. CAF calls `enqueue` when an
 /// actor that was idle gets a message (from any thread), and an actor running
 /// on a pool thread hands the actors it wakes to `exec_later`; both post the
-/// actor to the pool, whose threads resume it between socket events.
+/// actor to the pool, whose threads resume it between socket events. Once the
+/// pool has stopped (the node is down; the actor system is ending), an actor
+/// runs at once on the thread that wakes it.
 class pool_coordinator final : public caf::scheduler::abstract_coordinator {
 public:
   pool_coordinator(caf::actor_system& sys, io_pool& pool)
@@ -72,42 +70,17 @@ protected:
   }
 
   void stop() override {
+    // Every actor of the node has finished (the system waited for them).
+    // Joining the pool's threads also drops the logger reference CAF's spawn
+    // leaves in each of them, which the system's destructor waits for. What
+    // CAF still runs while it shuts down (its own actors) runs inline.
+    pool_.stop();
     stop_actors();
-    // Every actor has finished (the system waited for them); let the pool run
-    // what is still queued for them, so that no job outlives the system.
-    while (queued_.load(std::memory_order_acquire) > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    release_threads();
     clock_.cancel_dispatch_loop();
     timer_.join();
   }
 
 private:
-  /// A thread that spawned an actor keeps a reference to the system's logger
-  /// (thread-local, set by CAF's spawn), and the system's destructor waits
-  /// until the logger is gone. CAF's workers drop theirs when they exit; the
-  /// pool's threads outlive the system, so each drops it here. Every thread
-  /// takes one of these tasks: each waits until all have started.
-  void release_threads() {
-    struct barrier {
-      std::mutex mtx;
-      std::condition_variable cv;
-      size_t arrived = 0;
-    };
-    auto b = std::make_shared<barrier>();
-    auto n = pool_.size();
-    for (size_t i = 0; i < n; ++i)
-      boost::asio::post(pool_.context(), [b, n] {
-        caf::logger::set_current_actor_system(nullptr);
-        std::unique_lock<std::mutex> guard{b->mtx};
-        b->arrived += 1;
-        b->cv.notify_all();
-        b->cv.wait(guard, [&] { return b->arrived == n; });
-      });
-    std::unique_lock<std::mutex> guard{b->mtx};
-    b->cv.wait(guard, [&] { return b->arrived == n; });
-  }
-
   /// What runs the actors on a pool thread: CAF passes it to `resume`, and an
   /// actor that wakes another one hands it over with `exec_later`.
   class unit final : public caf::execution_unit {
@@ -122,26 +95,29 @@ private:
 
   /// Takes over the reference CAF passes with `job`.
   void post(caf::resumable* job) {
-    queued_.fetch_add(1, std::memory_order_relaxed);
+    if (pool_.stopped())
+      return run(job);
     boost::asio::post(pool_.context(), [this, job] { run(job); });
   }
 
   void run(caf::resumable* job) {
-    switch (job->resume(&unit_, max_throughput())) {
-    case caf::resumable::resume_later: // its mailbox is not empty yet
-      post(job);
-      break;
-    case caf::resumable::done:
-    case caf::resumable::awaiting_message: intrusive_ptr_release(job); break;
-    case caf::resumable::shutdown_execution_unit:
-      break; // sent only by CAF's own coordinators to their workers
+    for (;;) {
+      switch (job->resume(&unit_, max_throughput())) {
+      case caf::resumable::resume_later: // its mailbox is not empty yet
+        if (pool_.stopped())
+          continue;
+        boost::asio::post(pool_.context(), [this, job] { run(job); });
+        return;
+      case caf::resumable::done:
+      case caf::resumable::awaiting_message: intrusive_ptr_release(job); return;
+      case caf::resumable::shutdown_execution_unit:
+        return; // sent only by CAF's own coordinators to their workers
+      }
     }
-    queued_.fetch_sub(1, std::memory_order_release);
   }
 
   io_pool& pool_;
   unit unit_;
-  std::atomic<size_t> queued_{0}; ///< posted and not yet finished
   caf::detail::thread_safe_actor_clock clock_;
   std::thread timer_;
 };

@@ -18,9 +18,11 @@
 // served by its thread as well as the actors. With one thread per core, as
 // by default, the core would be busy with that read either way.
 //
-// Lifetime: the pool outlives the actor system: it is started before the
-// system is built (the scheduler needs it) and stopped after the system is
-// gone, so every actor can run to its end.
+// Lifetime: the pool is started before the actor system is built (the
+// scheduler needs it). It stops once the node has stopped, i.e. after every
+// actor of the node has finished and before the node's parts that sessions
+// still refer to are gone; what CAF runs while the system itself shuts down
+// then runs on the thread that wakes it.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -28,6 +30,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -49,11 +52,14 @@ public:
 
   size_t size() const noexcept { return threads_.size(); }
 
-  /// Stops the io_context and joins the threads. Handlers not run yet (of
-  /// sockets still open) are destroyed with the pool.
+  /// Stops the io_context and joins the threads; idempotent. Handlers not
+  /// run yet (of sockets still open) are destroyed with the pool.
   void stop();
 
+  bool stopped() const noexcept { return stopped_.load(); }
+
 private:
+  std::atomic<bool> stopped_{false};
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;

@@ -128,16 +128,23 @@ void server::stop() {
   i.stopped = true;
   // The acceptors belong to the io_context's threads: close them there, and
   // wait until their handlers have run (they refer to this server).
-  std::promise<void> closed;
-  asio::post(i.ioc, [&i, &closed] {
+  auto close = [&i] {
     boost::system::error_code ignored;
     i.ws_acceptor.close(ignored);
     i.tcp_acceptor.close(ignored);
-    closed.set_value();
-  });
-  closed.get_future().wait();
-  while (i.accepting.load() > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  };
+  if (i.ioc.stopped()) {
+    close(); // nothing runs the handlers any more
+  } else {
+    std::promise<void> closed;
+    asio::post(i.ioc, [&] {
+      close();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+    while (i.accepting.load() > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
   // Sessions still open hold their connection actors and the reverse: end the
   // actors, which detach their devices and release the sessions.
   i.env->end_all();

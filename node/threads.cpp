@@ -10,6 +10,7 @@
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/settings.hpp>
 
+#include <algorithm>
 #include <pthread.h>
 
 namespace chorus::node {

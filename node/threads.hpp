@@ -50,12 +50,12 @@ public:
 
   boost::asio::io_context& context() noexcept { return ioc_; }
 
-  size_t size() const noexcept { return threads_.size(); }
-
   /// Stops the io_context and joins the threads; idempotent. Handlers not
   /// run yet (of sockets still open) are destroyed with the pool.
   void stop();
 
+  /// True from the start of stop(): actors woken since then run on the
+  /// thread that wakes them.
   bool stopped() const noexcept { return stopped_.load(); }
 
 private:

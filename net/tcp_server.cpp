@@ -169,6 +169,9 @@ private:
       conn_->request(std::move(f));
   }
 
+  /// Queues a frame on the session's executor; called from an actor running
+  /// on that executor (the usual case: actors share the sockets' threads) it
+  /// runs at once instead of being posted.
   void enqueue(out_frame o) {
     auto n = o.bytes().size();
     for (int i = 0; i < 4; ++i)

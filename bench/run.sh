@@ -11,6 +11,14 @@
 #   BUILD_DIR=dir   binaries to use (default build-release, built if missing)
 #   NODE_CPU=0 LOAD_CPU=1   the cores for node and load generator
 #   RESULTS=dir     where JSON summaries go (default bench/results)
+#   CONFIG=file     the node's config file (default node.conf)
+#   RATE=n          w1: only the open-loop run, at n msgs/s (no saturation run);
+#                   its summary is w1-rate-n.json
+#   SERVER=ejabberd drive ejabberd 23.01 (Debian's package, installed if
+#                   missing; needs root) instead of chorusd, over XMPP with
+#                   the same load generator: w1 and w3 only, for the
+#                   same-machine comparison in docs/benchmarks.md. Its config
+#                   is bench/ejabberd/ejabberd.yml (message archive on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +27,15 @@ shift
 extra=("$@")
 short=${SHORT:-0}
 wire=${WIRE:-tcp}
+server=${SERVER:-chorus}
+if [ "$server" = ejabberd ]; then
+  wire=xmpp
+  case "$workload" in w1 | w3) ;; *)
+    echo "bench: SERVER=ejabberd runs w1 and w3 only" >&2
+    exit 2
+    ;;
+  esac
+fi
 node_cpu=${NODE_CPU:-0}
 load_cpu=${LOAD_CPU:-1}
 results=${RESULTS:-bench/results}
@@ -38,7 +55,61 @@ data_dir=""
 ws_port=""
 tcp_port=""
 
+# ejabberd as the server under test: its own spool and logs in a new
+# directory, its own Erlang node name and port, one scheduler pinned to the
+# node's core (as chorusd runs one pool thread there).
+ej_node=""
+start_ejabberd() {
+  if ! command -v ejabberdctl >/dev/null; then
+    echo "bench: installing ejabberd" >&2
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ejabberd >/dev/null
+  fi
+  data_dir=$(mktemp -d /tmp/ejabberd-bench.XXXXXX)
+  tcp_port=$((20000 + RANDOM % 20000))
+  ej_node="chorusbench$$@localhost"
+  sed "s/port: 15222/port: $tcp_port/" bench/ejabberd/ejabberd.yml >"$data_dir/ejabberd.yml"
+  printf 'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0 +S 1:1"\nEJABBERD_PID_PATH=%s/ejabberd.pid\n' \
+    "$data_dir" >"$data_dir/ejabberdctl.cfg"
+  mkdir -p "$data_dir/spool" "$data_dir/logs"
+  chown -R ejabberd "$data_dir"
+  sync
+  local ctl="ejabberdctl --config $data_dir/ejabberd.yml --ctl-config $data_dir/ejabberdctl.cfg"
+  ctl+=" --spool $data_dir/spool --logs $data_dir/logs --node $ej_node"
+  # As the ejabberd user, with the open-file limit raised (su keeps the
+  # default soft limit of 1,024).
+  su ejabberd -s /bin/sh -c "ulimit -n 20000; cd $data_dir && taskset -c $node_cpu $ctl start"
+  su ejabberd -s /bin/sh -c "$ctl started"
+  node_pid=$(pgrep -f "beam.*$ej_node" | head -n 1)
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: ejabberd did not start" >&2
+  exit 1
+}
+
+stop_ejabberd() {
+  su ejabberd -s /bin/sh -c "ejabberdctl --ctl-config $data_dir/ejabberdctl.cfg --node $ej_node stop" \
+    >/dev/null 2>&1 || true
+  for _ in $(seq 1 100); do
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$node_pid" 2>/dev/null || true
+  node_pid=""
+  # The Erlang port mapper daemon it started: stop it unless other nodes use it.
+  if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q '^name'; then
+    epmd -kill >/dev/null 2>&1 || true
+  fi
+}
+
 start_node() { # [keep]: reuse data_dir
+  if [ "$server" = ejabberd ]; then
+    start_ejabberd
+    return
+  fi
   if [ "${1:-}" != keep ]; then
     data_dir=$(mktemp -d /tmp/chorus-bench.XXXXXX)
   fi
@@ -48,7 +119,7 @@ start_node() { # [keep]: reuse data_dir
   sync
   local out
   out=$(mktemp /tmp/chorus-bench-out.XXXXXX)
-  taskset -c "$node_cpu" "$chorusd" --config-file=node.conf --node.data-dir="$data_dir" \
+  taskset -c "$node_cpu" "$chorusd" --config-file="${CONFIG:-node.conf}" --node.data-dir="$data_dir" \
     --net.ws-port=0 --net.tcp-port=0 --auth.secret=$secret --log.level=warn \
     --limits.sends-per-second=0 ${NODE_ARGS:-} >"$out" 2>"$out.err" &
   node_pid=$!
@@ -58,6 +129,7 @@ start_node() { # [keep]: reuse data_dir
   done
   read -r ws_port tcp_port < <(sed -n 's/^ready ws=\([0-9]*\) tcp=\([0-9]*\)/\1 \2/p' "$out")
   rm -f "$out"
+  [ -n "$tcp_port" ] && rm -f "$out.err"
   if [ -z "$tcp_port" ]; then
     echo "bench: node did not start:" >&2
     cat "$out.err" >&2
@@ -66,6 +138,10 @@ start_node() { # [keep]: reuse data_dir
 }
 
 stop_node() {
+  if [ "$server" = ejabberd ] && [ -n "$node_pid" ]; then
+    stop_ejabberd
+    return
+  fi
   if [ -n "$node_pid" ]; then
     kill -TERM "$node_pid" 2>/dev/null || true
     wait "$node_pid" 2>/dev/null || true
@@ -90,6 +166,10 @@ run_load() { # name, options...
     >/dev/null
 }
 
+# Result files of ejabberd runs are named ejabberd-*.json.
+name_prefix=""
+[ "$server" = ejabberd ] && name_prefix="ejabberd-"
+
 field() { # file key -> number
   sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -n 1
 }
@@ -97,19 +177,27 @@ field() { # file key -> number
 w1() {
   local secs=10 users=1000
   [ "$short" = 1 ] && secs=2 && users=100
-  echo "== W1 direct: $users users, saturation (one send in flight per connection), $wire"
+  if [ -n "${RATE:-}" ]; then
+    echo "== W1 direct: $users users, open loop at $RATE msgs/s, $wire, $server"
+    start_node
+    run_load "$name_prefix"w1-rate-"$RATE" --workload=w1 --users=$users --duration=$secs --warmup=1 \
+      --rate="$RATE"
+    stop_node
+    return
+  fi
+  echo "== W1 direct: $users users, saturation (one send in flight per connection), $wire, $server"
   start_node
-  run_load w1-saturation --workload=w1 --users=$users --duration=$secs --warmup=1 --window=1
+  run_load "$name_prefix"w1-saturation --workload=w1 --users=$users --duration=$secs --warmup=1 --window=1
   stop_node
   local sat
-  sat=$(field "$results/w1-saturation.json" delivered_per_second)
+  sat=$(field "$results/$name_prefix""w1-saturation.json" delivered_per_second)
   local half
   half=$(awk -v r="$sat" 'BEGIN { printf "%d", r / 2 }')
   [ "$half" -lt 1 ] && half=1
   echo "== W1 direct: latency at half of saturation ($half msgs/s, open loop)"
   rm -rf "$data_dir"
   start_node
-  run_load w1-latency --workload=w1 --users=$users --duration=$secs --warmup=1 --rate="$half"
+  run_load "$name_prefix"w1-latency --workload=w1 --users=$users --duration=$secs --warmup=1 --rate="$half"
   stop_node
 }
 
@@ -138,8 +226,18 @@ w3() {
   local per=4500 procs=4 hold=35
   [ "$short" = 1 ] && per=500 procs=2 hold=1
   local total=$((per * procs))
-  echo "== W3 idle connections: $procs processes x $per"
+  echo "== W3 idle connections: $procs processes x $per, $wire, $server"
   start_node
+  if [ "$wire" = xmpp ]; then
+    # Register the users first, so that the figure is the sessions' memory,
+    # not the user database's.
+    for p in $(seq 1 "$procs"); do
+      taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
+        --secret=$secret --workload=w3 --users="$per" --prefix="w3p$p-" --duration=0 --quiet \
+        >/dev/null 2>&1
+    done
+    sleep 2
+  fi
   sleep 0.5
   local rss0
   rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$node_pid/status")
@@ -150,7 +248,7 @@ w3() {
     logs+=("$log")
     taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
       --secret=$secret --workload=w3 --users="$per" --prefix="w3p$p-" --duration=$((hold + 30)) \
-      --json="$results/w3-p$p.json" "${extra[@]}" >/dev/null 2>"$log" &
+      --json="$results/$name_prefix""w3-p$p.json" "${extra[@]}" >/dev/null 2>"$log" &
     pids+=($!)
   done
   local start
@@ -172,7 +270,7 @@ w3() {
   rm -f "${logs[@]}"
   awk -v n="$total" -v a="$rss0" -v b="$rss1" -v t="$took" 'BEGIN {
     printf "{\"workload\":\"w3\",\"connections\":%d,\"server_rss_kb_before\":%d,\"server_rss_kb_connected\":%d,\"server_bytes_per_connection\":%.0f,\"connects_per_second\":%.0f}\n",
-      n, a, b, (b - a) * 1024 / n, n / t }' | tee "$results/w3.json"
+      n, a, b, (b - a) * 1024 / n, n / t }' | tee "$results/$name_prefix""w3.json"
   stop_node
 }
 

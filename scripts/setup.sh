@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build clang-format
   libcaf-dev libprotobuf-dev protobuf-compiler librocksdb-dev
-  libboost-dev libjemalloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev catch2
+  libboost-dev libjemalloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libexpat1-dev catch2
 )
 
 missing=()

@@ -55,8 +55,12 @@ struct worker {
 class engine {
 public:
   explicit engine(const options& o) : opts_(o), workers_(static_cast<size_t>(o.threads)) {
-    content_ =
-        json{{"type", "text"}, {"text", std::string(static_cast<size_t>(o.size), 'x')}}.dump();
+    xmpp_ = o.wire_name == "xmpp";
+    // XMPP carries the text itself as the message body.
+    content_ = xmpp_
+                   ? std::string(static_cast<size_t>(o.size), 'x')
+                   : json{{"type", "text"}, {"text", std::string(static_cast<size_t>(o.size), 'x')}}
+                         .dump();
     if (o.workload == "w2") {
       total_users_ = o.groups * o.members;
       remaining_.reset(new std::atomic<int32_t>[max_messages]);
@@ -85,6 +89,7 @@ private:
   std::vector<worker> workers_;
   counters n_;
   std::string content_;
+  bool xmpp_ = false; ///< driving an XMPP server: no acks, deliveries pace the load
   int total_users_ = 0;
   std::atomic<bool> sending_{false};
   std::atomic<bool> measuring_{false};
@@ -151,6 +156,10 @@ void engine::on_event(worker& w, load_conn& c, const event& ev) {
     if (!parse_cmid(*ev.client_msg_id, &p))
       break;
     delivered(w, p, now);
+    // XMPP has no acks: at saturation each delivery lets a new message go,
+    // from the recipient, so users x window messages stay in flight.
+    if (xmpp_ && opts_.rate == 0 && sending_)
+      send_one(w, c, now);
     break;
   }
   case event::signal:
@@ -218,15 +227,19 @@ void engine::tick(worker& w, std::shared_ptr<asio::steady_timer> timer) {
 
 bool engine::connect_all() {
   asio::ip::tcp::endpoint ep{asio::ip::make_address(opts_.host), opts_.port};
-  auto kind = opts_.wire_name == "tcp" ? wire::tcp_protobuf : wire::ws_json;
+  auto kind = opts_.wire_name == "tcp"  ? wire::tcp_protobuf
+              : opts_.wire_name == "ws" ? wire::ws_json
+                                        : wire::xmpp;
   for (int i = 0; i < total_users_; ++i) {
     auto& w = workers_[static_cast<size_t>(i) % workers_.size()];
     auto user = user_name(i);
     auto c = std::make_shared<load_conn>(
-        w.ioc, kind, ep, user, node::make_token(opts_.secret, user, 0),
+        w.ioc, kind, ep, user, xmpp_ ? opts_.secret : node::make_token(opts_.secret, user, 0),
         [this, &w](load_conn& c, const event& ev) { on_event(w, c, ev); },
         [this](load_conn&) { n_.disconnected.fetch_add(1, std::memory_order_relaxed); });
     c->tag = static_cast<uint64_t>(i);
+    if (xmpp_)
+      c->set_domain(opts_.domain);
     w.conns.push_back(c);
   }
   // Start connections in waves so the listen backlog never overflows.

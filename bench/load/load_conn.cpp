@@ -1,5 +1,7 @@
 #include "load_conn.hpp"
 
+#include "xmpp_stream.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -7,6 +9,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <deque>
 
 namespace chorus::bench {
@@ -38,6 +41,13 @@ struct load_conn::impl {
   pb::Frame rx;
   pb::Frame tx;
   event ev;
+  // XMPP
+  enum class xmpp_step { features, registered, authenticated, reopened, bound, ready };
+  std::string domain = "localhost";
+  std::unique_ptr<xmpp::stream_reader> xr;
+  xmpp_step step = xmpp_step::features;
+  bool restart = false; ///< the server's stream restarts after the current read
+  std::array<char, 4096> rbuf;
 };
 
 load_conn::load_conn(asio::io_context& ioc, wire w, tcp::endpoint ep, std::string user,
@@ -95,6 +105,37 @@ void load_conn::start() {
     i.sock.set_option(tcp::no_delay{true});
     self->open_ = true;
     auto read_loop = std::make_shared<std::function<void()>>();
+    if (i.w == wire::xmpp) {
+      i.xr = std::make_unique<xmpp::stream_reader>(
+          [raw = self.get()](const xmpp::stanza& s) { raw->on_stanza(s); });
+      *read_loop = [self, read_loop]() {
+        auto& i = *self->impl_;
+        i.sock.async_read_some(asio::buffer(i.rbuf),
+                               [self, read_loop](boost::system::error_code ec, size_t n) {
+                                 auto& i = *self->impl_;
+                                 if (ec || i.closed)
+                                   return self->close();
+                                 if (!i.xr->feed(i.rbuf.data(), n)) {
+                                   static const std::string code = "bad-xml", none;
+                                   i.ev = event{};
+                                   i.ev.kind = event::error;
+                                   i.ev.req_id = &none;
+                                   i.ev.code = &code;
+                                   i.on_event(*self, i.ev);
+                                   return self->close();
+                                 }
+                                 if (i.restart) {
+                                   i.restart = false;
+                                   i.xr->restart();
+                                 }
+                                 (*read_loop)();
+                               });
+      };
+      i.pending += xmpp::open_stream(i.domain);
+      self->write_pending();
+      (*read_loop)();
+      return;
+    }
     if (i.w == wire::tcp_protobuf) {
       *read_loop = [self, read_loop]() {
         auto& i = *self->impl_;
@@ -186,6 +227,86 @@ void load_conn::start() {
   });
 }
 
+void load_conn::set_domain(std::string domain) {
+  impl_->domain = xmpp::escape(domain);
+}
+
+void load_conn::on_stanza(const xmpp::stanza& s) {
+  using step = impl::xmpp_step;
+  auto& i = *impl_;
+  auto& p = i.pending;
+  auto emit = [&](event::kind_t kind, const std::string* code) {
+    i.ev = event{};
+    i.ev.kind = kind;
+    i.ev.req_id = &s.id;
+    i.ev.code = code;
+    i.ev.client_msg_id = &s.id;
+    i.on_event(*this, i.ev);
+  };
+  if (s.name == "message") {
+    if (s.type == "error")
+      emit(event::error, &s.condition);
+    else
+      emit(event::message_new, nullptr);
+    return;
+  }
+  if (s.name == "stream:error") {
+    emit(event::error, &s.condition);
+    return close();
+  }
+  switch (i.step) {
+  case step::features:
+    if (s.name != "stream:features")
+      return;
+    p += "<iq type='set' id='reg'><query xmlns='jabber:iq:register'><username>";
+    p += xmpp::escape(user_);
+    p += "</username><password>";
+    p += xmpp::escape(i.token);
+    p += "</password></query></iq>";
+    i.step = step::registered;
+    break;
+  case step::registered:
+    // A result, or a conflict when the user is registered already: either way
+    // the user exists now.
+    if (s.name != "iq" || s.id != "reg")
+      return;
+    p += "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>";
+    p += xmpp::base64(std::string{'\0'} + user_ + '\0' + i.token);
+    p += "</auth>";
+    i.step = step::authenticated;
+    break;
+  case step::authenticated:
+    if (s.name == "failure") {
+      emit(event::error, &s.condition);
+      return close();
+    }
+    if (s.name != "success")
+      return;
+    i.restart = true;
+    p += xmpp::open_stream(i.domain);
+    i.step = step::reopened;
+    break;
+  case step::reopened:
+    if (s.name != "stream:features")
+      return;
+    p += "<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+         "<resource>load</resource></bind></iq><presence/>";
+    i.step = step::bound;
+    break;
+  case step::bound:
+    if (s.name != "iq" || s.id != "bind")
+      return;
+    if (s.type == "result")
+      emit(event::auth_ok, nullptr);
+    else
+      emit(event::error, &s.condition);
+    i.step = step::ready;
+    break;
+  case step::ready: return;
+  }
+  write_pending();
+}
+
 void load_conn::send_auth() {
   pb::Frame auth;
   auth.set_type("auth");
@@ -195,37 +316,45 @@ void load_conn::send_auth() {
   request(auth);
 }
 
+void load_conn::write_pending() {
+  auto& i = *impl_;
+  if (i.writing || i.closed)
+    return;
+  // Everything queued goes out in one write.
+  auto self = shared_from_this();
+  auto write = std::make_shared<std::function<void()>>();
+  *write = [self, write]() {
+    auto& i = *self->impl_;
+    if (i.pending.empty()) {
+      i.writing = false;
+      return;
+    }
+    i.writing = true;
+    i.writing_buf.clear();
+    i.writing_buf.swap(i.pending);
+    asio::async_write(i.sock, asio::buffer(i.writing_buf),
+                      [self, write](boost::system::error_code ec, size_t) {
+                        if (ec)
+                          return self->close();
+                        (*write)();
+                      });
+  };
+  (*write)();
+}
+
 void load_conn::request(const pb::Frame& f) {
   auto& i = *impl_;
   if (i.closed)
     return;
+  if (i.w == wire::xmpp)
+    return; // workloads that speak XMPP use only auth and send_message
   auto self = shared_from_this();
   if (i.w == wire::tcp_protobuf) {
     auto n = static_cast<uint32_t>(f.ByteSizeLong());
     for (int shift = 24; shift >= 0; shift -= 8)
       i.pending.push_back(static_cast<char>((n >> shift) & 0xff));
     f.AppendToString(&i.pending);
-    if (i.writing)
-      return;
-    // Everything queued goes out in one write.
-    auto write = std::make_shared<std::function<void()>>();
-    *write = [self, write]() {
-      auto& i = *self->impl_;
-      if (i.pending.empty()) {
-        i.writing = false;
-        return;
-      }
-      i.writing = true;
-      i.writing_buf.clear();
-      i.writing_buf.swap(i.pending);
-      asio::async_write(i.sock, asio::buffer(i.writing_buf),
-                        [self, write](boost::system::error_code ec, size_t) {
-                          if (ec)
-                            return self->close();
-                          (*write)();
-                        });
-    };
-    (*write)();
+    write_pending();
     return;
   }
   json frame = {{"type", f.type()}, {"req_id", f.req_id()}};
@@ -274,6 +403,20 @@ void load_conn::request(const pb::Frame& f) {
 void load_conn::send_message(const std::string& to, const std::string& conversation_id,
                              const std::string& client_msg_id, const std::string& content_json,
                              const std::string& req_id) {
+  if (impl_->w == wire::xmpp) {
+    auto& p = impl_->pending;
+    p += "<message to='";
+    p += xmpp::escape(to);
+    p += '@';
+    p += impl_->domain;
+    p += "' type='chat' id='";
+    p += xmpp::escape(client_msg_id);
+    p += "'><body>";
+    p += xmpp::escape(content_json);
+    p += "</body></message>";
+    write_pending();
+    return;
+  }
   auto& f = impl_->tx;
   f.Clear();
   f.set_type("message.send");

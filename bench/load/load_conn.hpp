@@ -1,7 +1,7 @@
 // One client connection of the load generator: asio, non-blocking, many per
-// thread. It speaks TCP with protobuf frames or WebSocket with JSON frames and
-// reports what it receives as compact events, so workloads never touch the
-// wire format.
+// thread. It speaks TCP with protobuf frames or WebSocket with JSON frames (or,
+// to drive an XMPP server with the same workloads, XMPP) and reports what it
+// receives as compact events, so workloads never touch the wire format.
 #pragma once
 
 #include "proto/chorus.pb.h"
@@ -17,7 +17,11 @@
 
 namespace chorus::bench {
 
-enum class wire { tcp_protobuf, ws_json };
+enum class wire { tcp_protobuf, ws_json, xmpp };
+
+namespace xmpp {
+struct stanza;
+}
 
 /// What a workload needs to know of a received frame.
 struct event {
@@ -37,15 +41,23 @@ public:
   using handler = std::function<void(load_conn&, const event&)>;
   using closed_handler = std::function<void(load_conn&)>;
 
+  /// `token`: the auth token; with XMPP, the user's password.
   load_conn(boost::asio::io_context& ioc, wire w, boost::asio::ip::tcp::endpoint ep,
             std::string user, std::string token, handler on_event, closed_handler on_closed);
   ~load_conn();
 
   /// Connects, upgrades (WebSocket) and sends auth; the auth reply arrives
-  /// as an auth_ok or error event.
+  /// as an auth_ok or error event. With XMPP: opens the stream, registers
+  /// the user in-band (an existing registration is fine), authenticates with
+  /// SASL PLAIN, binds a resource and sends presence; auth_ok follows the bind.
   void start();
 
-  /// message.send to a user (`to`) or a conversation; req_id as given.
+  /// The XMPP server's domain (user JIDs are user@domain).
+  void set_domain(std::string domain);
+
+  /// message.send to a user (`to`) or a conversation; req_id as given. With
+  /// XMPP: a chat message to `to`, `content_json` its body text and
+  /// `client_msg_id` its id; XMPP has no acks, so no send_ok follows.
   void send_message(const std::string& to, const std::string& conversation_id,
                     const std::string& client_msg_id, const std::string& content_json,
                     const std::string& req_id);
@@ -69,6 +81,8 @@ public:
 
 private:
   void send_auth();
+  void write_pending();
+  void on_stanza(const xmpp::stanza& s);
 
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -30,6 +30,8 @@ std::string options::parse(int argc, char** argv) {
         wire_name = value;
       else if (key == "secret")
         secret = value;
+      else if (key == "domain")
+        domain = value;
       else if (key == "prefix")
         prefix = value;
       else if (key == "threads")
@@ -66,8 +68,10 @@ std::string options::parse(int argc, char** argv) {
       return "invalid value for --" + key + ": '" + value + "'";
     }
   }
-  if (wire_name != "tcp" && wire_name != "ws")
-    return "--wire must be tcp or ws";
+  if (wire_name != "tcp" && wire_name != "ws" && wire_name != "xmpp")
+    return "--wire must be tcp, ws or xmpp";
+  if (wire_name == "xmpp" && workload != "w1" && workload != "w3")
+    return "--wire=xmpp drives only w1 and w3";
   if (threads < 1 || users < 1 || window < 1 || members < 2 || groups < 1 || size < 1)
     return "counts must be positive (members at least 2)";
   return {};

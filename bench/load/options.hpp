@@ -16,9 +16,12 @@ struct options {
   std::string workload; ///< w1, w2, w3, w4, w6-send, w6-verify
   std::string host = "127.0.0.1";
   uint16_t port = 7301; ///< the TCP port, or the WebSocket port with --wire=ws
+  /// tcp (protobuf), ws (JSON) or xmpp: the last drives an XMPP server
+  /// (ejabberd) with the same workloads, for comparison (w1, w3).
   std::string wire_name = "tcp";
-  std::string secret = "change-this-secret";
-  std::string prefix = "u"; ///< user names are prefix + index (several processes)
+  std::string secret = "change-this-secret"; ///< xmpp: every user's password
+  std::string domain = "localhost";          ///< xmpp: the server's domain
+  std::string prefix = "u";                  ///< user names are prefix + index (several processes)
   int threads = 1;
   int users = 1000;        ///< w1: online users; w3: connections
   int groups = 1;          ///< w2

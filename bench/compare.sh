@@ -24,9 +24,6 @@ if [ -z "$BUILD_DIR" ]; then
 fi
 [ "${REPORT_ONLY:-0}" = 1 ] || rm -rf "$out"
 mkdir -p "$out"
-# Boolean options are flags on chorusd's command line: sync=false needs a file.
-nosync_conf=$out/nosync.conf
-sed 's/^sync=true/sync=false/' node.conf >"$nosync_conf"
 
 top() { # file key -> number (first occurrence), rounded
   sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -n 1 | awk '{ printf "%.0f", $1 }'
@@ -46,7 +43,7 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
     half=$(awk -v r="$(top "$out/ejabberd-$r/ejabberd-w1-saturation.json" delivered_per_second)" \
       'BEGIN { printf "%d", r / 2 }')
     RATE=$half RESULTS=$out/chorus-$r bench/run.sh w1 >&2
-    RATE=$half RESULTS=$out/chorus-$r/nosync CONFIG=$nosync_conf bench/run.sh w1 >&2
+    RATE=$half RESULTS=$out/chorus-$r/nosync NODE_ARGS=--storage.sync=false bench/run.sh w1 >&2
   done
   RESULTS=$out/chorus-w3 bench/run.sh w3 >&2
   SERVER=ejabberd RESULTS=$out/ejabberd-w3 bench/run.sh w3 >&2

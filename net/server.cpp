@@ -5,6 +5,7 @@
 #include "net/session.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -67,17 +68,29 @@ struct server::impl {
 
   void accept(tcp::acceptor& acceptor, void (*start)(tcp::socket, shared_env&)) {
     accepting += 1;
-    acceptor.async_accept(session_executor(),
-                          [this, &acceptor, start](boost::system::error_code ec, tcp::socket s) {
-                            if (acceptor.is_open()) { // else the server is stopping
-                              if (!ec)
-                                start(std::move(s), *env);
-                              else
-                                spdlog::get("net")->warn("accept failed: {}", ec.message());
-                              accept(acceptor, start);
-                            }
-                            accepting -= 1; // the last use of this
-                          });
+    acceptor.async_accept(
+        session_executor(), [this, &acceptor, start](boost::system::error_code ec, tcp::socket s) {
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+            accepting -= 1; // the server is stopping; the last use of this
+            return;
+          }
+          if (!ec) {
+            start(std::move(s), *env);
+            accept(acceptor, start);
+          } else {
+            // Out of file descriptors, say: accepting again at once would fail
+            // again at once, in a loop. Wait a little for connections to end.
+            spdlog::get("net")->warn("accept failed: {}; accepting again in 100 ms", ec.message());
+            accepting += 1;
+            auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds{100});
+            timer->async_wait([this, &acceptor, start, timer](boost::system::error_code) {
+              if (acceptor.is_open())
+                accept(acceptor, start);
+              accepting -= 1;
+            });
+          }
+          accepting -= 1;
+        });
   }
 
   std::string listen(tcp::acceptor& acceptor, uint16_t port) {

@@ -63,6 +63,32 @@ node_config::node_config() {
                                         "trace, debug, info, warn, error or off (default info)");
 }
 
+caf::error node_config::parse(std::vector<std::string> args) {
+  std::vector<std::pair<const caf::config_option*, bool>> booleans;
+  for (auto i = args.begin(); i != args.end();) {
+    auto eq = i->find('=');
+    auto dot = i->rfind('.', eq);
+    if (i->rfind("--", 0) != 0 || eq == std::string::npos || dot == std::string::npos || dot < 2) {
+      ++i;
+      continue;
+    }
+    auto value = i->substr(eq + 1);
+    const auto* opt = custom_options_.qualified_name_lookup(i->substr(2, dot - 2),
+                                                            i->substr(dot + 1, eq - dot - 1));
+    if (opt == nullptr || !opt->is_flag() || (value != "true" && value != "false")) {
+      ++i;
+      continue;
+    }
+    booleans.emplace_back(opt, value == "true");
+    i = args.erase(i);
+  }
+  if (auto err = caf::actor_system_config::parse(std::move(args)))
+    return err;
+  for (const auto& [opt, flag] : booleans)
+    opt->store(caf::config_value{flag});
+  return caf::none;
+}
+
 size_t node_config::threads() const {
   if (io_threads_ > 0)
     return static_cast<size_t>(io_threads_);

@@ -33,6 +33,12 @@ class node_config : public caf::actor_system_config {
 public:
   node_config();
 
+  /// CAF's parse, except that a boolean option also takes `=true` or
+  /// `=false` on the command line (CAF takes `--storage.sync` as a flag and
+  /// rejects `--storage.sync=false`); like any command-line value, it
+  /// overrides the config file.
+  caf::error parse(std::vector<std::string> args);
+
   /// Checks every key and value that parsing left in `content`, and the
   /// ranges of the bound values. Returns one message per problem.
   std::vector<std::string> validate() const;

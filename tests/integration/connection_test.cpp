@@ -1,15 +1,24 @@
 // Quiet devices: a connected device that sends nothing gives up its
 // connection actor, and its next frame starts a new one. Checked through real
 // clients: nothing a client sees may change, and no frame may be lost or
-// answered twice around an actor's stop.
+// answered twice around an actor's stop. And a node out of file descriptors
+// waits to accept again instead of spinning, and serves once some are free.
 #include "node_process.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <atomic>
+#include <dirent.h>
+#include <fstream>
+#include <netinet/in.h>
 #include <random>
 #include <set>
+#include <sstream>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace chorus::test;
 using chorus::client::json;
@@ -148,4 +157,83 @@ TEST_CASE("frames that race a connection actor's stop are each answered exactly 
     for (int i = 0; i < rounds * per_round; ++i)
       CHECK(ms[i]["client_msg_id"] == "m" + std::to_string(i));
   }
+}
+
+namespace {
+
+int open_fds(pid_t pid) {
+  int n = 0;
+  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+    while (readdir(d) != nullptr)
+      ++n;
+    closedir(d);
+  }
+  return n - 2; // . and ..
+}
+
+/// User plus system CPU time of a process, in clock ticks.
+long cpu_ticks(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(in, line);
+  std::istringstream fields{line.substr(line.rfind(')') + 2)};
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14)
+      utime = std::stol(f);
+    if (i == 15)
+      stime = std::stol(f);
+  }
+  return utime + stime;
+}
+
+} // namespace
+
+TEST_CASE("a node out of file descriptors waits to accept again, and serves when some are free",
+          "[integration]") {
+  node_process node{};
+  auto before = node.connect("fd-before", transport::tcp);
+  REQUIRE(before);
+
+  // Leave the node five descriptors, then knock twenty times.
+  rlimit saved{};
+  REQUIRE(prlimit(node.pid(), RLIMIT_NOFILE, nullptr, &saved) == 0);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(open_fds(node.pid()) + 5);
+  REQUIRE(prlimit(node.pid(), RLIMIT_NOFILE, &low, nullptr) == 0);
+  std::vector<int> knocks;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(node.tcp_port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 20; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    knocks.push_back(fd);
+  }
+
+  // Accepts fail now (EMFILE) with connections still queued; a node that
+  // retried at once would spin a core. It retries every 100 ms instead.
+  std::this_thread::sleep_for(300ms);
+  auto t0 = cpu_ticks(node.pid());
+  std::this_thread::sleep_for(1s);
+  auto used = cpu_ticks(node.pid()) - t0;
+  CHECK(used < sysconf(_SC_CLK_TCK) / 2); // under half a core
+
+  // The connected client is still served.
+  CHECK(before->request("ping")["type"] == "ping.ok");
+
+  // Descriptors free again: the queued connections are taken (and end, as
+  // their clients leave), and new clients are served.
+  for (int fd : knocks)
+    ::close(fd);
+  REQUIRE(prlimit(node.pid(), RLIMIT_NOFILE, &saved, nullptr) == 0);
+  auto after = node.connect("fd-after", transport::tcp);
+  REQUIRE(after);
+  auto send = text_message("m1", "back");
+  send["to"] = "fd-before";
+  CHECK(after->request("message.send", send)["type"] == "message.send.ok");
+  CHECK(node.stop());
 }

@@ -64,3 +64,26 @@ TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
   CHECK_THAT(level[0], Catch::Contains("log.level"));
   CHECK(parse({"--config-file=" + conf, "--limits.sync-limit=10"}).empty());
 }
+
+TEST_CASE("a boolean option takes true or false on the command line, over the file", "[node]") {
+  auto conf = write_conf("[auth]\nsecret=\"x\"\n[storage]\nsync=true\n");
+  node_config off;
+  REQUIRE_FALSE(off.parse({"--config-file=" + conf, "--storage.sync=false"}));
+  REQUIRE(off.validate().empty());
+  CHECK_FALSE(off.settings().writer.sync);
+
+  auto conf_off = write_conf("[auth]\nsecret=\"x\"\n[storage]\nsync=false\n");
+  node_config on;
+  REQUIRE_FALSE(on.parse({"--config-file=" + conf_off, "--storage.sync=true"}));
+  CHECK(on.settings().writer.sync);
+  node_config flag;
+  REQUIRE_FALSE(flag.parse({"--config-file=" + conf_off, "--storage.sync"}));
+  CHECK(flag.settings().writer.sync);
+  node_config file;
+  REQUIRE_FALSE(file.parse({"--config-file=" + conf_off}));
+  CHECK_FALSE(file.settings().writer.sync);
+
+  // Anything else is still CAF's to refuse.
+  CHECK(parse({"--config-file=" + conf, "--storage.sync=maybe"}) ==
+        std::vector<std::string>{"parse error"});
+}

@@ -67,7 +67,11 @@ start_ejabberd() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends ejabberd >/dev/null
   fi
   data_dir=$(mktemp -d /tmp/ejabberd-bench.XXXXXX)
+  # A port nothing listens on.
   tcp_port=$((20000 + RANDOM % 20000))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$tcp_port") 2>/dev/null; do
+    tcp_port=$((20000 + RANDOM % 20000))
+  done
   ej_node="chorusbench$$@localhost"
   sed "s/port: 15222/port: $tcp_port/" bench/ejabberd/ejabberd.yml >"$data_dir/ejabberd.yml"
   printf 'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0 +S 1:1"\nEJABBERD_PID_PATH=%s/ejabberd.pid\n' \

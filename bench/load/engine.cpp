@@ -57,10 +57,8 @@ public:
   explicit engine(const options& o) : opts_(o), workers_(static_cast<size_t>(o.threads)) {
     xmpp_ = o.wire_name == "xmpp";
     // XMPP carries the text itself as the message body.
-    content_ = xmpp_
-                   ? std::string(static_cast<size_t>(o.size), 'x')
-                   : json{{"type", "text"}, {"text", std::string(static_cast<size_t>(o.size), 'x')}}
-                         .dump();
+    std::string text(static_cast<size_t>(o.size), 'x');
+    content_ = xmpp_ ? text : json{{"type", "text"}, {"text", text}}.dump();
     if (o.workload == "w2") {
       total_users_ = o.groups * o.members;
       remaining_.reset(new std::atomic<int32_t>[max_messages]);
@@ -187,6 +185,8 @@ void engine::on_event(worker& w, load_conn& c, const event& ev) {
   case event::error:
     n_.errors.fetch_add(1, std::memory_order_relaxed);
     w.stats.errors[*ev.code] += 1;
+    if (xmpp_ && opts_.rate == 0 && sending_)
+      send_one(w, c, now); // a bounced message releases the next one too
     if (*ev.req_id == "create")
       groups_created_.fetch_add(1);
     break;

@@ -43,7 +43,8 @@ struct load_conn::impl {
   event ev;
   // XMPP
   enum class xmpp_step { features, registered, authenticated, reopened, bound, ready };
-  std::string domain = "localhost";
+  std::string domain = "localhost";     ///< as given, for the stream header
+  std::string domain_xml = "localhost"; ///< escaped, for message addresses
   std::unique_ptr<xmpp::stream_reader> xr;
   xmpp_step step = xmpp_step::features;
   bool restart = false; ///< the server's stream restarts after the current read
@@ -228,7 +229,8 @@ void load_conn::start() {
 }
 
 void load_conn::set_domain(std::string domain) {
-  impl_->domain = xmpp::escape(domain);
+  impl_->domain_xml = xmpp::escape(domain);
+  impl_->domain = std::move(domain);
 }
 
 void load_conn::on_stanza(const xmpp::stanza& s) {
@@ -408,7 +410,7 @@ void load_conn::send_message(const std::string& to, const std::string& conversat
     p += "<message to='";
     p += xmpp::escape(to);
     p += '@';
-    p += impl_->domain;
+    p += impl_->domain_xml;
     p += "' type='chat' id='";
     p += xmpp::escape(client_msg_id);
     p += "'><body>";

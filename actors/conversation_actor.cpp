@@ -177,134 +177,137 @@ caf::expected<pb::ChatMessage> load_target(conversation_state& st, const context
   return m;
 }
 
+// Checks shared by every request; an error to answer, or none.
+caf::error check(self_ptr self, const std::string& user) {
+  auto& st = self->state;
+  st.clock.touch();
+  if (st.broken)
+    return make_error(errc::internal, "conversation storage failed");
+  if (st.is_group && !st.exists)
+    return make_error(errc::not_found, "no group " + st.id);
+  if (!st.is_member(user))
+    return make_error(errc::forbidden, "not a member of " + st.id);
+  return caf::none;
+}
+
+// Appends an edit or recall event and rewrites its target.
+caf::result<pb::EventOk> change(self_ptr self, const std::string& user, uint64_t target_seq,
+                                bool recall, const std::string& content, uint64_t origin) {
+  auto& st = self->state;
+  const auto& ctx = st.ctx;
+  auto target = load_target(st, ctx, target_seq);
+  if (!target)
+    return target.error();
+  if (target->kind() != pb::MESSAGE)
+    return make_error(errc::bad_request, "seq " + std::to_string(target_seq) +
+                                             " is an edit or recall event, not a message");
+  if (target->sender() != user)
+    return make_error(errc::forbidden, "only the author can change a message");
+  if (target->recalled())
+    return make_error(errc::conflict, "the message was recalled");
+  pb::ChatMessage event;
+  event.set_conversation_id(st.id);
+  event.set_seq(++st.last_seq);
+  event.set_message_id(ctx->ids->next());
+  event.set_sender(user);
+  event.set_timestamp(now_ms());
+  event.set_kind(recall ? pb::RECALL : pb::EDIT);
+  event.set_target_seq(target_seq);
+  if (recall) {
+    target->set_recalled(true);
+    target->clear_content();
+  } else {
+    event.set_content(content);
+    target->set_content(content);
+    target->set_edited(true);
+  }
+  storage::write_batch batch;
+  batch.put_message(event);
+  batch.put_message(*target);
+  st.changed_targets[target_seq] = {event.seq(), *target};
+  auto rp = self->make_response_promise();
+  submit_write(
+      self, ctx, std::move(batch),
+      [self, ctx, rp, origin, event = std::move(event), changed = std::move(*target)]() mutable {
+        auto& st = self->state;
+        auto target_seq = changed.seq();
+        if (auto i = st.changed_targets.find(target_seq);
+            i != st.changed_targets.end() && i->second.first == event.seq())
+          st.changed_targets.erase(i); // no later change of it in flight
+        ctx->metrics->messages_stored += 1;
+        st.durable_seq = std::max(st.durable_seq, event.seq());
+        keep_in_tail(st, ctx, event);
+        if (st.tail)
+          st.tail->rewrite(changed);
+        pb::EventOk ok;
+        ok.set_seq(event.seq());
+        rp.deliver(std::move(ok));
+        auto p = make_push(event.kind() == pb::RECALL ? "message.recalled" : "message.edited",
+                           [&](pb::Frame& f) {
+                             auto* c = f.mutable_changed();
+                             c->set_conversation_id(event.conversation_id());
+                             c->set_seq(event.seq());
+                             c->set_target_seq(event.target_seq());
+                             c->set_content(event.content());
+                           });
+        publish_entry(self, ctx, p, origin);
+      },
+      [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
+  return rp;
+}
+
+// Applies a membership change of a group: stores the record and the inbox
+// entries, then tells the users that joined or left.
+caf::result<void> change_members(self_ptr self, std::vector<std::string> joined,
+                                 std::vector<std::string> left) {
+  auto& st = self->state;
+  const auto& ctx = st.ctx;
+  std::vector<std::string> members = st.members;
+  members.insert(members.end(), joined.begin(), joined.end());
+  members.erase(std::remove_if(members.begin(), members.end(),
+                               [&](const std::string& m) {
+                                 return std::find(left.begin(), left.end(), m) != left.end();
+                               }),
+                members.end());
+  if (members.size() > ctx->settings.max_group_members)
+    return make_error(errc::too_large, "a group has at most " +
+                                           std::to_string(ctx->settings.max_group_members) +
+                                           " members");
+  set_members(st, std::move(members));
+  if (!st.members.empty() && !st.is_member(st.record.owner()))
+    st.record.set_owner(st.members.front()); // the owner left: the next member owns it
+  storage::write_batch batch;
+  batch.put_conversation(st.id, st.record);
+  for (const auto& u : joined)
+    batch.put_inbox(u, st.id, pb::InboxEntry{});
+  for (const auto& u : left)
+    batch.erase_inbox(u, st.id);
+  auto rp = self->make_response_promise();
+  submit_write(
+      self, ctx, std::move(batch),
+      [self, ctx, rp, joined = std::move(joined), left = std::move(left)]() mutable {
+        notify_members(self, ctx, joined, true);
+        notify_members(self, ctx, left, false);
+        rp.deliver(caf::unit);
+      },
+      [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
+  return rp;
+}
+
 } // namespace
 
 caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx) {
   auto& st = self->state;
+  st.ctx = std::move(ctx);
   st.id = std::move(id);
   st.is_group = st.id.rfind("g:", 0) == 0;
-  load(st, ctx);
-
-  // Checks shared by every request; an error to answer, or none.
-  auto check = [self](const std::string& user) -> caf::error {
-    auto& st = self->state;
-    st.clock.touch();
-    if (st.broken)
-      return make_error(errc::internal, "conversation storage failed");
-    if (st.is_group && !st.exists)
-      return make_error(errc::not_found, "no group " + st.id);
-    if (!st.is_member(user))
-      return make_error(errc::forbidden, "not a member of " + st.id);
-    return caf::none;
-  };
-
-  // Appends an edit or recall event and rewrites its target.
-  auto change = [self, ctx](const std::string& user, uint64_t target_seq, bool recall,
-                            const std::string& content,
-                            uint64_t origin) -> caf::result<pb::EventOk> {
-    auto& st = self->state;
-    auto target = load_target(st, ctx, target_seq);
-    if (!target)
-      return target.error();
-    if (target->kind() != pb::MESSAGE)
-      return make_error(errc::bad_request, "seq " + std::to_string(target_seq) +
-                                               " is an edit or recall event, not a message");
-    if (target->sender() != user)
-      return make_error(errc::forbidden, "only the author can change a message");
-    if (target->recalled())
-      return make_error(errc::conflict, "the message was recalled");
-    pb::ChatMessage event;
-    event.set_conversation_id(st.id);
-    event.set_seq(++st.last_seq);
-    event.set_message_id(ctx->ids->next());
-    event.set_sender(user);
-    event.set_timestamp(now_ms());
-    event.set_kind(recall ? pb::RECALL : pb::EDIT);
-    event.set_target_seq(target_seq);
-    if (recall) {
-      target->set_recalled(true);
-      target->clear_content();
-    } else {
-      event.set_content(content);
-      target->set_content(content);
-      target->set_edited(true);
-    }
-    storage::write_batch batch;
-    batch.put_message(event);
-    batch.put_message(*target);
-    st.changed_targets[target_seq] = {event.seq(), *target};
-    auto rp = self->make_response_promise();
-    submit_write(
-        self, ctx, std::move(batch),
-        [self, ctx, rp, origin, event = std::move(event), changed = std::move(*target)]() mutable {
-          auto& st = self->state;
-          auto target_seq = changed.seq();
-          if (auto i = st.changed_targets.find(target_seq);
-              i != st.changed_targets.end() && i->second.first == event.seq())
-            st.changed_targets.erase(i); // no later change of it in flight
-          ctx->metrics->messages_stored += 1;
-          st.durable_seq = std::max(st.durable_seq, event.seq());
-          keep_in_tail(st, ctx, event);
-          if (st.tail)
-            st.tail->rewrite(changed);
-          pb::EventOk ok;
-          ok.set_seq(event.seq());
-          rp.deliver(std::move(ok));
-          auto p = make_push(event.kind() == pb::RECALL ? "message.recalled" : "message.edited",
-                             [&](pb::Frame& f) {
-                               auto* c = f.mutable_changed();
-                               c->set_conversation_id(event.conversation_id());
-                               c->set_seq(event.seq());
-                               c->set_target_seq(event.target_seq());
-                               c->set_content(event.content());
-                             });
-          publish_entry(self, ctx, p, origin);
-        },
-        [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
-    return rp;
-  };
-
-  // Applies a membership change of a group: stores the record and the inbox
-  // entries, then tells the users that joined or left.
-  auto change_members = [self, ctx](std::vector<std::string> joined,
-                                    std::vector<std::string> left) -> caf::result<void> {
-    auto& st = self->state;
-    std::vector<std::string> members = st.members;
-    members.insert(members.end(), joined.begin(), joined.end());
-    members.erase(std::remove_if(members.begin(), members.end(),
-                                 [&](const std::string& m) {
-                                   return std::find(left.begin(), left.end(), m) != left.end();
-                                 }),
-                  members.end());
-    if (members.size() > ctx->settings.max_group_members)
-      return make_error(errc::too_large, "a group has at most " +
-                                             std::to_string(ctx->settings.max_group_members) +
-                                             " members");
-    set_members(st, std::move(members));
-    if (!st.members.empty() && !st.is_member(st.record.owner()))
-      st.record.set_owner(st.members.front()); // the owner left: the next member owns it
-    storage::write_batch batch;
-    batch.put_conversation(st.id, st.record);
-    for (const auto& u : joined)
-      batch.put_inbox(u, st.id, pb::InboxEntry{});
-    for (const auto& u : left)
-      batch.erase_inbox(u, st.id);
-    auto rp = self->make_response_promise();
-    submit_write(
-        self, ctx, std::move(batch),
-        [self, ctx, rp, joined = std::move(joined), left = std::move(left)]() mutable {
-          notify_members(self, ctx, joined, true);
-          notify_members(self, ctx, left, false);
-          rp.deliver(caf::unit);
-        },
-        [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
-    return rp;
-  };
+  load(st, st.ctx);
 
   return {
-      [self, ctx, check](send_atom, const std::string& user, pb::Send& req, uint64_t quote_seq,
-                         uint64_t origin) -> caf::result<pb::SendOk> {
-        if (auto err = check(user))
+      [self](send_atom, const std::string& user, pb::Send& req, uint64_t quote_seq,
+             uint64_t origin) -> caf::result<pb::SendOk> {
+        const auto& ctx = self->state.ctx;
+        if (auto err = check(self, user))
           return err;
         auto& st = self->state;
         auto key = user;
@@ -401,21 +404,22 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
             });
         return rp;
       },
-      [check, change](edit_atom, const std::string& user, const pb::Edit& req,
-                      uint64_t origin) -> caf::result<pb::EventOk> {
-        if (auto err = check(user))
+      [self](edit_atom, const std::string& user, const pb::Edit& req,
+             uint64_t origin) -> caf::result<pb::EventOk> {
+        if (auto err = check(self, user))
           return err;
-        return change(user, req.seq(), false, req.content(), origin);
+        return change(self, user, req.seq(), false, req.content(), origin);
       },
-      [check, change](recall_atom, const std::string& user, const pb::Recall& req,
-                      uint64_t origin) -> caf::result<pb::EventOk> {
-        if (auto err = check(user))
+      [self](recall_atom, const std::string& user, const pb::Recall& req,
+             uint64_t origin) -> caf::result<pb::EventOk> {
+        if (auto err = check(self, user))
           return err;
-        return change(user, req.seq(), true, {}, origin);
+        return change(self, user, req.seq(), true, {}, origin);
       },
-      [self, ctx, check](history_atom, const std::string& user,
-                         const pb::History& q) -> caf::result<pb::HistoryOk> {
-        if (auto err = check(user))
+      [self](history_atom, const std::string& user,
+             const pb::History& q) -> caf::result<pb::HistoryOk> {
+        const auto& ctx = self->state.ctx;
+        if (auto err = check(self, user))
           return err;
         auto& cfg = ctx->settings;
         storage::range_query rq;
@@ -442,9 +446,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         ok.set_has_more(has_more);
         return ok;
       },
-      [self, ctx, check](typing_atom, const std::string& user,
-                         uint64_t origin) -> caf::result<void> {
-        if (auto err = check(user))
+      [self](typing_atom, const std::string& user, uint64_t origin) -> caf::result<void> {
+        const auto& ctx = self->state.ctx;
+        if (auto err = check(self, user))
           return err;
         if (self->state.members.size() > ctx->settings.large_group)
           return caf::unit; // not pushed in large groups: it would cost O(members) per keystroke
@@ -455,9 +459,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         fan_out(self, ctx, p, origin, &user);
         return caf::unit;
       },
-      [self, ctx, check](read_atom, const std::string& user, uint64_t read_seq,
-                         uint64_t origin) -> caf::result<void> {
-        if (auto err = check(user))
+      [self](read_atom, const std::string& user, uint64_t read_seq,
+             uint64_t origin) -> caf::result<void> {
+        const auto& ctx = self->state.ctx;
+        if (auto err = check(self, user))
           return err;
         auto& st = self->state;
         if (read_seq > st.last_seq)
@@ -493,8 +498,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
                 });
         return rp;
       },
-      [self, ctx](create_atom, const std::string& user,
-                  const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
+      [self](create_atom, const std::string& user,
+             const pb::GroupCreate& req) -> caf::result<pb::GroupCreateOk> {
+        const auto& ctx = self->state.ctx;
         auto& st = self->state;
         st.clock.touch();
         if (st.broken)
@@ -536,9 +542,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
             });
         return rp;
       },
-      [self, check, change_members](add_atom, const std::string& user,
-                                    const std::vector<std::string>& users) -> caf::result<void> {
-        if (auto err = check(user))
+      [self](add_atom, const std::string& user,
+             const std::vector<std::string>& users) -> caf::result<void> {
+        if (auto err = check(self, user))
           return err;
         if (!self->state.is_group)
           return make_error(errc::bad_request, "a direct conversation has no members to change");
@@ -549,11 +555,11 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
             joined.push_back(u);
         if (joined.empty())
           return caf::unit;
-        return change_members(std::move(joined), {});
+        return change_members(self, std::move(joined), {});
       },
-      [self, check, change_members](remove_atom, const std::string& user,
-                                    const std::vector<std::string>& users) -> caf::result<void> {
-        if (auto err = check(user))
+      [self](remove_atom, const std::string& user,
+             const std::vector<std::string>& users) -> caf::result<void> {
+        if (auto err = check(self, user))
           return err;
         auto& st = self->state;
         if (!st.is_group)
@@ -568,19 +574,20 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
             left.push_back(u);
         if (left.empty())
           return caf::unit;
-        return change_members({}, std::move(left));
+        return change_members(self, {}, std::move(left));
       },
-      [self, check, change_members](leave_atom, const std::string& user) -> caf::result<void> {
-        if (auto err = check(user))
+      [self](leave_atom, const std::string& user) -> caf::result<void> {
+        if (auto err = check(self, user))
           return err;
         if (!self->state.is_group)
           return make_error(errc::bad_request, "cannot leave a direct conversation");
-        return change_members({}, {user});
+        return change_members(self, {}, {user});
       },
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "conv", n, ok, what);
       },
-      [self, ctx](tick_atom) {
+      [self](tick_atom) {
+        const auto& ctx = self->state.ctx;
         check_idle(self, ctx, entity_kind::conversation, [self] { return self->state.busy(); });
       },
   };

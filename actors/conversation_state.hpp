@@ -2,6 +2,7 @@
 // log. Only the conversation actor touches it.
 #pragma once
 
+#include "actors/context.hpp"
 #include "actors/entity.hpp"
 #include "actors/log_tail.hpp"
 #include "proto/chorus.pb.h"
@@ -31,6 +32,9 @@ struct conversation_state {
   static inline const char* name = "conversation";
 
   std::string id;
+  /// The node's shared parts. Handlers reach them here rather than each
+  /// capturing a copy: the behavior is stored once per conversation.
+  context_ptr ctx;
   bool is_group = false;
   bool exists = false;              ///< a record is stored (or on its way)
   pb::ConversationRecord record;    ///< for groups: members, owner, title

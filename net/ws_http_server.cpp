@@ -64,9 +64,18 @@ public:
   }
 
 private:
+  /// Reads the next message in pieces. Beast allocates a read's whole size
+  /// in `buf_` before any byte arrives, so the first read of a message takes
+  /// at most `first_read` bytes: a quiet device waits with a smaller buffer
+  /// than Beast's 1,536 bytes, and most chat frames still arrive in one read.
+  /// The rest of a longer message follows in reads of Beast's own size;
+  /// read_message_max still bounds the whole.
+  static constexpr size_t first_read = 512;
+
   void read() {
-    ws_.async_read(
-        buf_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    ws_.async_read_some(
+        buf_, buf_.size() == 0 ? first_read : 0,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -76,6 +85,8 @@ private:
                                  env_->cfg.max_frame_bytes);
       return finish();
     }
+    if (!ws_.is_message_done())
+      return read();
     env_->ctx->metrics->frames_in += 1;
     bool binary = ws_.got_binary();
     if (!format_fixed_) { // the first frame fixes the format of every reply and push
@@ -86,7 +97,9 @@ private:
     std::string_view bytes{static_cast<const char*>(data.data()), data.size()};
     pb::Frame f;
     auto err = binary ? decode_binary(bytes, &f) : decode_json(bytes, &f);
-    buf_.consume(buf_.size());
+    buf_.clear();
+    if (buf_.capacity() > first_read)
+      buf_.shrink_to_fit(); // see read()
     if (err)
       send_reply(error_frame(env_->ctx, err->req_id, err->code, err->message));
     else

@@ -123,11 +123,25 @@ pb::SendOk reply_of(const pb::ChatMessage& m) {
   return ok;
 }
 
-/// Remembers a send's reply for resends; forgets the oldest durable ones.
-dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::string& key,
-                     pb::SendOk reply, bool durable) {
+/// The reply a remembered send gets. `key` is the slot's "sender \0
+/// client_msg_id" (user ids contain no NUL).
+pb::SendOk reply_of(const conversation_state& st, const std::string& key, const dedup_slot& slot) {
+  pb::SendOk ok;
+  ok.set_client_msg_id(key.substr(key.find('\0') + 1));
+  ok.set_conversation_id(st.id);
+  ok.set_seq(slot.seq);
+  ok.set_message_id(slot.message_id);
+  ok.set_timestamp(slot.timestamp);
+  return ok;
+}
+
+/// Remembers a send for resends; forgets the oldest durable ones.
+void remember(conversation_state& st, const context_ptr& ctx, const std::string& key, uint64_t seq,
+              const std::string& message_id, int64_t timestamp, bool durable) {
   auto& slot = st.recent[key];
-  slot.reply = std::move(reply);
+  slot.seq = seq;
+  slot.timestamp = timestamp;
+  slot.message_id = message_id;
   slot.durable = durable;
   auto& order = st.recent_order;
   order.push_back(key);
@@ -145,7 +159,6 @@ dedup_slot& remember(conversation_state& st, const context_ptr& ctx, const std::
     order.erase(order.begin(), order.begin() + st.recent_head);
     st.recent_head = 0;
   }
-  return st.recent[key];
 }
 
 /// Keeps a durable entry in the in-memory tail if the conversation is a
@@ -315,7 +328,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         key += req.client_msg_id();
         if (auto i = st.recent.find(key); i != st.recent.end()) {
           if (i->second.durable)
-            return i->second.reply;
+            return reply_of(st, i->first, i->second);
           auto rp = self->make_response_promise();
           i->second.waiters.push_back(rp);
           return rp;
@@ -333,7 +346,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           ok.set_seq(seen.seq());
           ok.set_message_id(seen.message_id());
           ok.set_timestamp(seen.timestamp());
-          remember(st, ctx, key, ok, true);
+          remember(st, ctx, key, seen.seq(), seen.message_id(), seen.timestamp(), true);
           return ok;
         }
         if (quote_seq > st.last_seq)
@@ -370,7 +383,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           created_for = st.members;
         }
         auto rp = self->make_response_promise();
-        remember(st, ctx, key, reply_of(m), false);
+        remember(st, ctx, key, m.seq(), m.message_id(), m.timestamp(), false);
         submit_write(
             self, ctx, std::move(batch),
             [self, ctx, rp, origin, key, m = std::move(m),

@@ -20,10 +20,15 @@
 
 namespace chorus {
 
-/// A send the conversation has answered or is about to: the reply that any
-/// resend with the same (sender, client_msg_id) gets again.
+/// A send the conversation has answered or is about to: what any resend with
+/// the same (sender, client_msg_id) gets again. The reply is rebuilt from it
+/// (the client_msg_id is in the slot's key, the conversation is the actor's),
+/// so that each send a busy conversation remembers costs two numbers and a
+/// message id rather than a reply message with strings of its own.
 struct dedup_slot {
-  pb::SendOk reply;
+  uint64_t seq = 0;
+  int64_t timestamp = 0;
+  std::string message_id;
   bool durable = false;
   std::vector<caf::response_promise> waiters; ///< resends waiting for durability
 };

@@ -22,6 +22,10 @@ struct actor_settings {
   std::string secret;    ///< HMAC key for auth tokens
   bool dev_mode = false; ///< accept any token (logged loudly)
   caf::timespan idle_timeout = std::chrono::seconds{60};
+  /// Above this many active conversation actors, the router passivates the
+  /// ones idle for a second or more without waiting for idle_timeout
+  /// (router.hpp): memory stays bounded when many conversations are new.
+  size_t max_conversations = 1000000;
   /// A device's connection actor stops after this long without frames or
   /// open requests; its next frame starts a new one (connection_actor.hpp).
   caf::timespan connection_idle = std::chrono::seconds{10};

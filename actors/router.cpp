@@ -10,6 +10,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -19,15 +21,21 @@ router::router(caf::actor_system& sys, context_ptr ctx,
                std::shared_ptr<const cluster::placement> where)
   : sys_(sys), ctx_(std::move(ctx)), where_(std::move(where)) {
   // Sweeps every idle/2; an entity is ticked after 3 generations without a
-  // message, i.e. after idle to 1.5 x idle.
+  // message, i.e. after idle to 1.5 x idle. Capacity is checked every second.
+  using std::chrono::milliseconds;
   auto period =
-      std::chrono::duration_cast<std::chrono::milliseconds>(ctx_->settings.idle_timeout / 2) +
-      std::chrono::milliseconds{1};
-  timer_ = std::thread([this, period] {
+      std::chrono::duration_cast<milliseconds>(ctx_->settings.idle_timeout / 2) + milliseconds{1};
+  auto check = std::min<milliseconds>(period, milliseconds{1000});
+  timer_ = std::thread([this, period, check] {
+    auto next_sweep = std::chrono::steady_clock::now() + period;
     std::unique_lock<std::mutex> guard{timer_mtx_};
-    while (!timer_cv_.wait_for(guard, period, [this] { return timer_stop_; })) {
+    while (!timer_cv_.wait_for(guard, check, [this] { return timer_stop_; })) {
       guard.unlock();
-      sweep();
+      if (std::chrono::steady_clock::now() >= next_sweep) {
+        sweep();
+        next_sweep = std::chrono::steady_clock::now() + period;
+      }
+      sweep_capacity();
       guard.lock();
     }
   });
@@ -66,7 +74,8 @@ caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
     if (stopping_.load())
       return make_error(errc::unavailable, "the node is stopping");
     spawned = spawn_entity(k, id);
-    m.emplace(id, entry{spawned, 1, generation_.load(std::memory_order_relaxed)});
+    m.emplace(id, entry{spawned, 1, generation_.load(std::memory_order_relaxed),
+                        capacity_generation_.load(std::memory_order_relaxed)});
   }
   gauge(k) += 1;
   {
@@ -94,6 +103,7 @@ caf::actor router::find(entity_kind k, const std::string& id) {
 caf::actor router::hand_out(entry& e) {
   ++e.routed;
   e.last_generation = generation_.load(std::memory_order_relaxed);
+  e.last_capacity = capacity_generation_.load(std::memory_order_relaxed);
   return e.handle;
 }
 
@@ -133,6 +143,28 @@ void router::sweep() {
         for (auto& [id, e] : *m)
           if (now - e.last_generation >= 3)
             idle.push_back(e.handle);
+    }
+    for (auto& h : idle)
+      caf::anon_send(h, tick_atom::value);
+    idle.clear();
+  }
+}
+
+void router::sweep_capacity() {
+  auto limit = static_cast<int64_t>(ctx_->settings.max_conversations);
+  if (ctx_->metrics->active_conversations.load() <= limit)
+    return;
+  ctx_->metrics->capacity_sweeps += 1;
+  // Routed to before the previous capacity sweep: idle for at least one
+  // interval. The first sweep of a crowded period only starts the count.
+  auto now = capacity_generation_.fetch_add(1) + 1;
+  std::vector<caf::actor> idle;
+  for (auto& s : shards_) {
+    {
+      std::lock_guard<std::mutex> guard{s.mtx};
+      for (auto& [id, e] : s.conversations)
+        if (now - e.last_capacity >= 2)
+          idle.push_back(e.handle);
     }
     for (auto& h : idle)
       caf::anon_send(h, tick_atom::value);

@@ -22,6 +22,13 @@
 // Idle entities are found by a sweep every idle-timeout / 2: an entity not
 // routed to for at least idle-timeout gets a tick_atom, and checks whether it
 // can passivate (entity.hpp). One timer per node, not one per entity.
+//
+// Memory stays bounded when conversations start faster than they go idle
+// (every first message of a pair starts one): while more than
+// max-conversations are active, a capacity sweep every second ticks each
+// conversation not routed to since the previous one. Those idle for a second
+// or more passivate then, by the same rule as above, so nothing is lost; the
+// next message reloads them from storage.
 #pragma once
 
 #include "actors/context.hpp"
@@ -76,6 +83,11 @@ public:
   /// on the router's own timer; public for tests.
   void sweep();
 
+  /// If more conversations are active than max-conversations, ticks each
+  /// one not routed to since the previous capacity sweep. Runs every second
+  /// (or every idle-timeout / 2 if shorter) on the router's timer.
+  void sweep_capacity();
+
   /// Stops every entity and refuses new activations (node shutdown).
   void stop_all();
 
@@ -84,6 +96,7 @@ private:
     caf::actor handle;
     uint64_t routed = 0;
     uint64_t last_generation = 0; ///< sweep generation of the last route
+    uint64_t last_capacity = 0;   ///< capacity sweep count at the last route
   };
 
   struct shard {
@@ -117,6 +130,7 @@ private:
   std::shared_ptr<const cluster::placement> where_;
   std::array<shard, shard_count> shards_;
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> capacity_generation_{0};
   std::atomic<bool> stopping_{false};
 
   /// Entities whose end the router has not heard of yet: an actor runs its

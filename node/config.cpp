@@ -54,6 +54,9 @@ node_config::node_config() {
   opt_group{custom_options_, "actors"}
       .add(idle_timeout_, "idle-timeout",
            "idle time after which user and conversation actors passivate (default 60s)")
+      .add(max_conversations_, "max-conversations",
+           "active conversation actors above which those idle for a second passivate early "
+           "(default 1000000)")
       .add(connection_idle_, "connection-idle",
            "idle time after which a device's connection actor stops until its next frame "
            "(default 10s)")
@@ -167,6 +170,7 @@ std::vector<std::string> node_config::validate() const {
   positive("storage.dedup-ttl", dedup_ttl_);
   range("storage.block-cache-mb", block_cache_mb_, 1, 1 << 20);
   positive("actors.idle-timeout", idle_timeout_);
+  range("actors.max-conversations", max_conversations_, 1, int64_t{1} << 40);
   positive("actors.connection-idle", connection_idle_);
   positive("actors.request-timeout", request_timeout_);
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -188,6 +192,7 @@ node_settings node_config::settings() const {
   a.secret = secret_;
   a.dev_mode = dev_mode_;
   a.idle_timeout = idle_timeout_;
+  a.max_conversations = static_cast<size_t>(max_conversations_);
   a.connection_idle = connection_idle_;
   a.request_timeout = request_timeout_;
   a.auth_timeout = auth_timeout_;

@@ -80,6 +80,7 @@ private:
   caf::timespan dedup_ttl_ = std::chrono::hours{24 * 7};
   int64_t block_cache_mb_ = 64;
   caf::timespan idle_timeout_ = std::chrono::seconds{60};
+  int64_t max_conversations_ = 1000000;
   caf::timespan connection_idle_ = std::chrono::seconds{10};
   caf::timespan request_timeout_ = std::chrono::seconds{10};
   std::string log_level_ = "info";

@@ -28,6 +28,10 @@ std::string metrics::render(const storage::writer* w) const {
   line("chorus_active_users", "gauge", "User actors active now.", active_users.load());
   line("chorus_active_conversations", "gauge", "Conversation actors active now.",
        active_conversations.load());
+  line("chorus_capacity_sweeps_total", "counter",
+       "Sweeps that passivated idle conversations early: more than "
+       "actors.max-conversations were active.",
+       capacity_sweeps.load());
   line("chorus_connection_actors", "gauge",
        "Connection actors running now (quiet devices have none).", connection_actors.load());
   line("chorus_connection_resumes_total", "counter",

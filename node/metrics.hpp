@@ -23,6 +23,7 @@ struct metrics {
   std::atomic<uint64_t> slow_consumer_disconnects{0};
   std::atomic<int64_t> active_users{0};
   std::atomic<int64_t> active_conversations{0};
+  std::atomic<uint64_t> capacity_sweeps{0}; ///< sweeps for max-conversations
   std::atomic<int64_t> connection_actors{0};
   std::atomic<uint64_t> connection_resumes{0};
   std::array<std::atomic<uint64_t>, 10> errors{}; ///< by chorus::errc value

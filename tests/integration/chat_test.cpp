@@ -103,6 +103,40 @@ TEST_CASE("a resend with the same client_msg_id returns the first result and sto
   CHECK_FALSE(bob->wait_for("message.new", 300ms)); // exactly two pushes
 }
 
+TEST_CASE("above max-conversations idle conversations passivate early and lose nothing",
+          "[integration]") {
+  // The idle timeout (60 s) never passes here: only the capacity sweep acts.
+  node_process node{{"--actors.max-conversations=10"}};
+  auto alice = node.connect("alice");
+  auto send = [&](int i) {
+    auto p = text_message("c" + std::to_string(i), "hello " + std::to_string(i));
+    p["to"] = "user" + std::to_string(i);
+    return alice->request("message.send", p);
+  };
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(send(i)["payload"]["seq"] == 1);
+  // Checked every second; a conversation not routed to since the previous
+  // check passivates, so within about two seconds.
+  for (int i = 0; i < 50 && metric(node, "chorus_active_conversations") > 10; ++i)
+    std::this_thread::sleep_for(100ms);
+  CHECK(metric(node, "chorus_active_conversations") <= 10);
+  CHECK(metric(node, "chorus_capacity_sweeps_total") >= 2);
+  // Each comes back from storage: the resend is recognised, the log holds
+  // exactly its one message, and the next message continues it.
+  for (int i = 0; i < 40; ++i) {
+    auto again = send(i);
+    CHECK(again["payload"]["seq"] == 1);
+    auto conv = again["payload"]["conversation_id"].get<std::string>();
+    CHECK(conv == "d:alice:user" + std::to_string(i));
+    auto h = alice->request("history", {{"conversation_id", conv}});
+    REQUIRE(h["payload"]["messages"].size() == 1);
+    CHECK(h["payload"]["messages"][0]["content"]["text"] == "hello " + std::to_string(i));
+  }
+  auto next = text_message("c-next", "again");
+  next["to"] = "user0";
+  CHECK(alice->request("message.send", next)["payload"]["seq"] == 2);
+}
+
 TEST_CASE("an offline user syncs 60 missed messages in order, in pages, then acks",
           "[integration]") {
   node_process node;

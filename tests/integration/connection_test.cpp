@@ -27,15 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The value of an unlabelled metric of the node.
-double metric(const node_process& node, const std::string& name) {
-  auto [status, body] = http(node.ws_port(), "GET", "/metrics", "");
-  REQUIRE(status == 200);
-  auto at = body.find("\n" + name + " ");
-  REQUIRE(at != std::string::npos);
-  return std::stod(body.substr(at + name.size() + 2));
-}
-
 /// Waits until the node runs `n` connection actors; false after 5 s.
 bool wait_for_connection_actors(const node_process& node, double n) {
   for (int i = 0; i < 250; ++i) {

@@ -152,4 +152,12 @@ std::pair<int, std::string> http(uint16_t port, const std::string& method,
   return {static_cast<int>(res.result_int()), res.body()};
 }
 
+double metric(const node_process& node, const std::string& name) {
+  auto [status, body] = http(node.ws_port(), "GET", "/metrics", "");
+  auto at = body.find("\n" + name + " ");
+  if (status != 200 || at == std::string::npos)
+    throw std::runtime_error("no metric " + name + " (HTTP " + std::to_string(status) + ")");
+  return std::stod(body.substr(at + name.size() + 2));
+}
+
 } // namespace chorus::test

@@ -55,4 +55,8 @@ std::pair<int, std::string> http(uint16_t port, const std::string& method,
                                  const std::string& target, const std::string& token,
                                  const std::string& body = {});
 
+/// The value of an unlabelled metric of the node (GET /metrics); throws if
+/// the page or the metric is missing.
+double metric(const node_process& node, const std::string& name);
+
 } // namespace chorus::test

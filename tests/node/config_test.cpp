@@ -39,6 +39,7 @@ TEST_CASE("the shipped node.conf parses and validates", "[node]") {
   CHECK(s.net.tcp_port == 7301);
   CHECK(s.writer.sync);
   CHECK(s.members == std::vector<std::string>{"n1"});
+  CHECK(s.actors.max_conversations == 1000000);
 }
 
 TEST_CASE("unknown keys and wrongly typed values are named", "[node]") {
@@ -63,6 +64,9 @@ TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
   REQUIRE_FALSE(level.empty());
   CHECK_THAT(level[0], Catch::Contains("log.level"));
   CHECK(parse({"--config-file=" + conf, "--limits.sync-limit=10"}).empty());
+  auto cap = parse({"--config-file=" + conf, "--actors.max-conversations=0"});
+  REQUIRE(cap.size() == 1);
+  CHECK_THAT(cap[0], Catch::Contains("actors.max-conversations"));
 }
 
 TEST_CASE("a boolean option takes true or false on the command line, over the file", "[node]") {

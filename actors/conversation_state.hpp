@@ -33,6 +33,22 @@ struct dedup_slot {
   std::vector<caf::response_promise> waiters; ///< resends waiting for durability
 };
 
+/// The sends a conversation remembers (actors/conversation_actor.cpp), by
+/// "sender \0 client_msg_id"; older ones are found in the dedup column
+/// family. Allocated by the first send.
+struct recent_sends {
+  std::unordered_map<std::string, dedup_slot> slots;
+  std::vector<std::string> order; ///< oldest first, from `head` on
+  size_t head = 0;
+};
+
+/// Edits and recalls whose writes are in flight: target seq -> (seq of the
+/// latest event changing it, the target's new state).
+using changed_map = std::map<uint64_t, std::pair<uint64_t, pb::ChatMessage>>;
+
+// The parts only some conversations use are allocated when used, which
+// keeps the actor within jemalloc's 1,280-byte size class (static_assert in
+// conversation_actor.cpp): an active conversation is mostly this actor.
 struct conversation_state {
   static inline const char* name = "conversation";
 
@@ -41,26 +57,23 @@ struct conversation_state {
   /// capturing a copy: the behavior is stored once per conversation.
   context_ptr ctx;
   bool is_group = false;
-  bool exists = false;              ///< a record is stored (or on its way)
-  pb::ConversationRecord record;    ///< for groups: members, owner, title
+  bool exists = false; ///< a record is stored (or on its way)
+  /// Groups only: members, owner, title (a direct conversation's record is
+  /// written once and never read back by its actor).
+  std::unique_ptr<pb::ConversationRecord> record;
   std::vector<std::string> members; ///< sorted
   uint64_t last_seq = 0;            ///< last seq assigned (maybe not durable yet)
   uint64_t durable_seq = 0;         ///< last seq known durable
   bool broken = false;              ///< storage failed: every request fails
 
-  /// Recent sends by "sender \0 client_msg_id"; older ones are found in the
-  /// dedup column family.
-  std::unordered_map<std::string, dedup_slot> recent;
-  std::vector<std::string> recent_order; ///< oldest first, from recent_head on
-  size_t recent_head = 0;
+  std::unique_ptr<recent_sends> recent;
   /// Whether a send may have a dedup entry in storage that `recent` lacks:
   /// entries were stored before this activation, or one left the cache.
   /// While false, a send missing from `recent` is new, with no storage read.
   bool dedup_stored = false;
 
-  /// Targets changed by edits or recalls whose writes are still in flight:
-  /// target seq -> (seq of the latest event changing it, new state).
-  std::map<uint64_t, std::pair<uint64_t, pb::ChatMessage>> changed_targets;
+  /// Allocated while an edit or recall is in flight.
+  std::unique_ptr<changed_map> changed_targets;
 
   /// Large groups only: the newest durable entries, answering members' pulls.
   std::unique_ptr<log_tail> tail;

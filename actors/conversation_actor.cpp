@@ -126,54 +126,18 @@ pb::SendOk reply_of(const pb::ChatMessage& m) {
   return ok;
 }
 
-/// The reply a remembered send gets. `key` is the slot's "sender \0
-/// client_msg_id" (user ids contain no NUL).
-pb::SendOk reply_of(const conversation_state& st, const std::string& key, const dedup_slot& slot) {
-  pb::SendOk ok;
-  ok.set_client_msg_id(key.substr(key.find('\0') + 1));
-  ok.set_conversation_id(st.id);
-  ok.set_seq(slot.seq);
-  ok.set_message_id(slot.message_id);
-  ok.set_timestamp(slot.timestamp);
-  return ok;
+/// The remembered send `key`, or null.
+recent_sends::entry* find_recent(conversation_state& st, const std::string& key) {
+  return st.recent ? st.recent->find(key) : nullptr;
 }
 
-/// The remembered send `key` (its key and slot), or null.
-std::pair<const std::string, dedup_slot>* find_recent(conversation_state& st,
-                                                      const std::string& key) {
-  if (!st.recent)
-    return nullptr;
-  auto i = st.recent->slots.find(key);
-  return i == st.recent->slots.end() ? nullptr : &*i;
-}
-
-/// Remembers a send for resends; forgets the oldest durable ones.
+/// Remembers a send for resends (recent_sends.hpp).
 void remember(conversation_state& st, const context_ptr& ctx, const std::string& key, uint64_t seq,
               const std::string& message_id, int64_t timestamp, bool durable) {
   if (!st.recent)
     st.recent = std::make_unique<recent_sends>();
-  auto& recent = *st.recent;
-  auto& slot = recent.slots[key];
-  slot.seq = seq;
-  slot.timestamp = timestamp;
-  slot.message_id = message_id;
-  slot.durable = durable;
-  auto& order = recent.order;
-  order.push_back(key);
-  for (size_t n = order.size() - recent.head; n > ctx->settings.dedup_cache; --n) {
-    auto oldest = std::move(order[recent.head++]);
-    auto i = recent.slots.find(oldest);
-    if (i != recent.slots.end() && !i->second.durable) {
-      order.push_back(std::move(oldest)); // in flight: keep it
-    } else if (i != recent.slots.end()) {
-      recent.slots.erase(i);
-      st.dedup_stored = true;
-    }
-  }
-  if (recent.head > 0 && 2 * recent.head >= order.size()) {
-    order.erase(order.begin(), order.begin() + recent.head);
-    recent.head = 0;
-  }
+  if (st.recent->remember(key, seq, message_id, timestamp, durable, ctx->settings.dedup_cache))
+    st.dedup_stored = true; // a forgotten send is found in storage from now on
 }
 
 /// Keeps a durable entry in the in-memory tail if the conversation is a
@@ -351,12 +315,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         if (auto err = check(self, user))
           return err;
         auto& st = self->state;
-        auto key = user;
-        key.push_back('\0');
-        key += req.client_msg_id();
+        auto key = recent_sends::key(user, req.client_msg_id());
         if (auto i = find_recent(st, key)) {
           if (i->second.durable)
-            return reply_of(st, i->first, i->second);
+            return recent_sends::reply(st.id, *i);
           auto rp = self->make_response_promise();
           i->second.waiters.push_back(rp);
           return rp;
@@ -440,7 +402,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               if (auto i = find_recent(st, key)) {
                 for (auto& w : i->second.waiters)
                   w.deliver(err);
-                st.recent->slots.erase(key);
+                st.recent->erase(key);
               }
               rp.deliver(err);
             });

@@ -5,6 +5,7 @@
 #include "actors/context.hpp"
 #include "actors/entity.hpp"
 #include "actors/log_tail.hpp"
+#include "actors/recent_sends.hpp"
 #include "proto/chorus.pb.h"
 
 #include <caf/response_promise.hpp>
@@ -19,28 +20,6 @@
 #include <vector>
 
 namespace chorus {
-
-/// A send the conversation has answered or is about to: what any resend with
-/// the same (sender, client_msg_id) gets again. The reply is rebuilt from it
-/// (the client_msg_id is in the slot's key, the conversation is the actor's),
-/// so that each send a busy conversation remembers costs two numbers and a
-/// message id rather than a reply message with strings of its own.
-struct dedup_slot {
-  uint64_t seq = 0;
-  int64_t timestamp = 0;
-  std::string message_id;
-  bool durable = false;
-  std::vector<caf::response_promise> waiters; ///< resends waiting for durability
-};
-
-/// The sends a conversation remembers (actors/conversation_actor.cpp), by
-/// "sender \0 client_msg_id"; older ones are found in the dedup column
-/// family. Allocated by the first send.
-struct recent_sends {
-  std::unordered_map<std::string, dedup_slot> slots;
-  std::vector<std::string> order; ///< oldest first, from `head` on
-  size_t head = 0;
-};
 
 /// Edits and recalls whose writes are in flight: target seq -> (seq of the
 /// latest event changing it, the target's new state).
@@ -66,7 +45,7 @@ struct conversation_state {
   uint64_t durable_seq = 0;         ///< last seq known durable
   bool broken = false;              ///< storage failed: every request fails
 
-  std::unique_ptr<recent_sends> recent;
+  std::unique_ptr<recent_sends> recent; ///< allocated by the first send
   /// Whether a send may have a dedup entry in storage that `recent` lacks:
   /// entries were stored before this activation, or one left the cache.
   /// While false, a send missing from `recent` is new, with no storage read.

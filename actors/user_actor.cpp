@@ -33,7 +33,11 @@ void push_to(self_ptr self, const device& d, const push_ptr& p) {
 caf::response_promise store_cursor(self_ptr self, const context_ptr& ctx, const std::string& conv,
                                    std::function<void(caf::response_promise&)> done) {
   storage::write_batch batch;
-  batch.put_inbox(self->state.id, conv, self->state.inbox[conv]);
+  const auto& c = self->state.inbox[conv];
+  pb::InboxEntry entry;
+  entry.set_delivered_seq(c.delivered_seq);
+  entry.set_read_seq(c.read_seq);
+  batch.put_inbox(self->state.id, conv, entry);
   auto rp = self->make_response_promise();
   submit_write(
       self, ctx, std::move(batch), [rp, done]() mutable { done(rp); },
@@ -108,7 +112,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
       st.broken = true;
     }
     for (auto& [conv, entry] : entries)
-      st.inbox.emplace(std::move(conv), std::move(entry));
+      st.inbox.emplace(std::move(conv), cursors{entry.delivered_seq(), entry.read_seq()});
     st.last_seen = found ? rec.last_seen() : 0;
   }
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -195,9 +199,9 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         if (seq > last)
           return make_error(errc::bad_request, "seq " + std::to_string(seq) +
                                                    " is beyond last_seq " + std::to_string(last));
-        if (seq <= i->second.delivered_seq())
+        if (seq <= i->second.delivered_seq)
           return caf::unit;
-        i->second.set_delivered_seq(seq);
+        i->second.delivered_seq = seq;
         return store_cursor(self, ctx, conv,
                             [](caf::response_promise& rp) { rp.deliver(caf::unit); });
       },
@@ -206,11 +210,11 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         auto& st = self->state;
         st.clock.touch();
         auto& entry = st.inbox[conv]; // the conversation vouched for membership
-        if (read_seq <= entry.read_seq())
+        if (read_seq <= entry.read_seq)
           return false;
-        entry.set_read_seq(read_seq);
-        if (entry.delivered_seq() < read_seq)
-          entry.set_delivered_seq(read_seq); // what was read was received
+        entry.read_seq = read_seq;
+        if (entry.delivered_seq < read_seq)
+          entry.delivered_seq = read_seq; // what was read was received
         return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(true); });
       },
       [self](sync_atom, const pb::SyncRequest& req) -> caf::result<pb::SyncOk> {
@@ -228,7 +232,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           return make_error(errc::bad_request,
                             "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
         pb::SyncOk ok;
-        std::vector<const std::pair<const std::string, pb::InboxEntry>*> order; // by id
+        std::vector<const std::pair<const std::string, cursors>*> order; // by id
         order.reserve(st.inbox.size());
         for (const auto& kv : st.inbox)
           order.push_back(&kv);
@@ -237,7 +241,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         for (const auto* kv : order) {
           const auto& [conv, entry] = *kv;
           auto c = req.cursors().find(conv);
-          uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq();
+          uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq;
           uint64_t last = 0;
           if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
             return storage_failure(s);
@@ -246,7 +250,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           auto* out = ok.add_conversations();
           out->set_conversation_id(conv);
           out->set_last_seq(last);
-          out->set_read_seq(entry.read_seq());
+          out->set_read_seq(entry.read_seq);
           storage::range_query q;
           q.after_seq = cursor;
           q.limit = limit;
@@ -257,7 +261,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           bool found = false;
           auto s = ctx->db->read_messages(conv, q, &messages, &has_more);
           if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
+            s = ctx->db->count_unread(conv, entry.read_seq, st.id, &unread);
           if (s.ok())
             s = ctx->db->get_conversation(conv, &rec, &found);
           if (!s.ok())
@@ -284,14 +288,14 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         for (const auto& [conv, entry] : st.inbox) {
           row r;
           r.summary.set_conversation_id(conv);
-          r.summary.set_read_seq(entry.read_seq());
+          r.summary.set_read_seq(entry.read_seq);
           uint64_t last = 0;
           uint64_t unread = 0;
           bool found = false;
           pb::ConversationRecord rec;
           auto s = ctx->db->last_seq(conv, &last);
           if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq(), st.id, &unread);
+            s = ctx->db->count_unread(conv, entry.read_seq, st.id, &unread);
           if (s.ok())
             s = last_message(ctx, conv, r.summary.mutable_last_message(), &found);
           if (s.ok() && !found) {

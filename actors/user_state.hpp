@@ -26,6 +26,13 @@ struct device {
   sink_ptr sink;
 };
 
+/// A user's cursors in one conversation: what its devices received and
+/// read (stored as the inbox column family's pb::InboxEntry).
+struct cursors {
+  uint64_t delivered_seq = 0;
+  uint64_t read_seq = 0;
+};
+
 struct user_state {
   static inline const char* name = "user";
 
@@ -34,7 +41,7 @@ struct user_state {
   bool broken = false;
   /// Every conversation the user is in, with its cursors (the inbox column
   /// family, kept in memory while the actor is active).
-  std::unordered_map<std::string, pb::InboxEntry> inbox;
+  std::unordered_map<std::string, cursors> inbox;
   /// The user's live connections (devices), possibly on other nodes.
   std::vector<device> devices;
   int64_t last_seen = 0;

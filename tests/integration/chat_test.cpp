@@ -103,6 +103,28 @@ TEST_CASE("a resend with the same client_msg_id returns the first result and sto
   CHECK_FALSE(bob->wait_for("message.new", 300ms)); // exactly two pushes
 }
 
+TEST_CASE("both users have a new direct conversation as soon as its first message is acked",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto p = text_message("first", "hello");
+  p["to"] = "bob";
+  REQUIRE(alice->request("message.send", p)["payload"]["seq"] == 1);
+  // The sender's very next request already finds the conversation in its
+  // inbox, and so does the recipient's once the push arrives.
+  CHECK(alice->request("message.ack", {{"conversation_id", "d:alice:bob"}, {"seq", 1}})["type"] ==
+        "message.ack.ok");
+  REQUIRE(bob->wait_for("message.new"));
+  CHECK(bob->request("message.ack", {{"conversation_id", "d:alice:bob"}, {"seq", 1}})["type"] ==
+        "message.ack.ok");
+  for (auto* c : {&alice, &bob}) {
+    auto list = (*c)->request("conversations.list");
+    REQUIRE(list["payload"]["conversations"].size() == 1);
+    CHECK(list["payload"]["conversations"][0]["conversation_id"] == "d:alice:bob");
+  }
+}
+
 TEST_CASE("above max-conversations idle conversations passivate early and lose nothing",
           "[integration]") {
   // The idle timeout (60 s) never passes here: only the capacity sweep acts.

@@ -329,15 +329,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           if (auto s = ctx->db->get_dedup(st.id, user, req.client_msg_id(), &seen, &found); !s.ok())
             return storage_failure(s);
         }
-        if (found) {
-          pb::SendOk ok;
-          ok.set_client_msg_id(req.client_msg_id());
-          ok.set_conversation_id(st.id);
-          ok.set_seq(seen.seq());
-          ok.set_message_id(seen.message_id());
-          ok.set_timestamp(seen.timestamp());
+        if (found) { // remembered again, newest: its reply is built from the slot
           remember(st, ctx, key, seen.seq(), seen.message_id(), seen.timestamp(), true);
-          return ok;
+          return recent_sends::reply(st.id, *find_recent(st, key));
         }
         if (quote_seq > st.last_seq)
           return make_error(errc::bad_request,

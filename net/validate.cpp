@@ -19,24 +19,125 @@ bool alnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/// Walks a content value for mention parts, wherever rich text nests them.
-void find_mentions(const nlohmann::json& v, content_info* out, int depth) {
-  if (depth > 16)
-    return;
-  if (v.is_object()) {
-    auto t = v.find("type");
-    auto u = v.find("user_id");
-    if (t != v.end() && t->is_string() && *t == "mention" && u != v.end() && u->is_string())
-      out->mentions.push_back(u->get<std::string>());
-    for (const auto& [key, child] : v.items())
-      if (child.is_structured())
-        find_mentions(child, out, depth + 1);
-  } else if (v.is_array()) {
-    for (const auto& child : v)
-      if (child.is_structured())
-        find_mentions(child, out, depth + 1);
+/// Reads what the server needs from a content value in one pass over its
+/// text, without building a document (the value itself is stored and
+/// delivered as the client sent it). Where a key the server reads repeats in
+/// an object, its last value counts, as in a parsed document; mentions are
+/// collected from every value, also one a repeated key replaces.
+class content_reader final : public nlohmann::json_sax<nlohmann::json> {
+public:
+  /// Objects inside more containers than this are not looked at for mentions.
+  static constexpr size_t max_mention_depth = 16;
+
+  /// What quote_message_seq was, last it appeared in the top object.
+  enum class quote { absent, null, valid, invalid };
+
+  explicit content_reader(content_info* out) : out_(out) {}
+
+  bool null() override { return value(kind::null); }
+  bool boolean(bool) override { return value(kind::other); }
+  bool number_integer(number_integer_t) override { return value(kind::other); }
+  bool number_unsigned(number_unsigned_t x) override {
+    return value(kind::unsigned_int, nullptr, x);
   }
-}
+  bool number_float(number_float_t, const string_t&) override { return value(kind::other); }
+  bool string(string_t& s) override { return value(kind::string, &s); }
+  bool binary(binary_t&) override { return value(kind::other); }
+
+  bool start_object(std::size_t) override {
+    value(kind::other);
+    stack_.push_back(frame{true, out_->mentions.size()});
+    return true;
+  }
+  bool key(string_t& k) override {
+    auto& f = stack_.back();
+    bool top = stack_.size() == 1;
+    if (k == "type")
+      f.key = field::type;
+    else if (k == "user_id")
+      f.key = field::user_id;
+    else if (top && k == "quote_message_seq")
+      f.key = field::quote;
+    else if (top && k == "mention_type")
+      f.key = field::mention_type;
+    else
+      f.key = field::other;
+    return true;
+  }
+  bool end_object() override {
+    auto f = std::move(stack_.back());
+    stack_.pop_back();
+    // The containers around this object: its depth in the value.
+    if (f.is_mention && f.has_user_id && stack_.size() <= max_mention_depth)
+      out_->mentions.insert(out_->mentions.begin() + static_cast<ptrdiff_t>(f.first_mention),
+                            std::move(f.user_id));
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    value(kind::other);
+    stack_.push_back(frame{false, 0});
+    return true;
+  }
+  bool end_array() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+  bool top_null() const noexcept { return top_null_; }
+  quote quote_state() const noexcept { return quote_; }
+  uint64_t quote_seq() const noexcept { return quote_seq_; }
+
+private:
+  enum class field { other, type, user_id, quote, mention_type };
+  enum class kind { null, string, unsigned_int, other };
+
+  struct frame {
+    bool is_object;
+    size_t first_mention; ///< where this object's own mention goes: document order
+    field key = field::other;
+    bool is_mention = false;
+    bool has_user_id = false;
+    std::string user_id;
+  };
+
+  /// One value (a container counts as kind::other when it starts), for the
+  /// key it belongs to.
+  bool value(kind k, std::string* str = nullptr, uint64_t n = 0) {
+    if (stack_.empty()) {
+      top_null_ = k == kind::null;
+      return true;
+    }
+    auto& f = stack_.back();
+    if (!f.is_object)
+      return true;
+    switch (f.key) {
+    case field::type: f.is_mention = k == kind::string && *str == "mention"; break;
+    case field::user_id:
+      f.has_user_id = k == kind::string;
+      if (f.has_user_id)
+        f.user_id = std::move(*str);
+      break;
+    case field::quote:
+      quote_ = k == kind::null                     ? quote::null
+               : k == kind::unsigned_int && n != 0 ? quote::valid
+                                                   : quote::invalid;
+      quote_seq_ = n;
+      break;
+    case field::mention_type: out_->mention_all = k == kind::string && *str == "all"; break;
+    case field::other: break;
+    }
+    return true;
+  }
+
+  content_info* out_;
+  std::vector<frame> stack_;
+  bool top_null_ = false;
+  quote quote_ = quote::absent;
+  uint64_t quote_seq_ = 0;
+};
 
 } // namespace
 
@@ -90,21 +191,17 @@ std::optional<error_info> inspect_content(std::string_view json, size_t max_byte
   if (json.size() > max_bytes)
     return error_info{errc::too_large, "content is " + std::to_string(json.size()) +
                                            " bytes, the limit is " + std::to_string(max_bytes)};
-  auto v = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
-  if (v.is_discarded())
+  content_info info;
+  content_reader reader{&info};
+  if (!nlohmann::json::sax_parse(json.begin(), json.end(), &reader))
     return error_info{errc::bad_request, "content is not valid JSON"};
-  if (v.is_null())
+  if (reader.top_null())
     return error_info{errc::bad_request, "content must not be null"};
-  if (v.is_object()) {
-    if (auto q = v.find("quote_message_seq"); q != v.end() && !q->is_null()) {
-      if (!q->is_number_unsigned() || q->get<uint64_t>() == 0)
-        return error_info{errc::bad_request, "quote_message_seq must be a positive integer"};
-      out->quote_seq = q->get<uint64_t>();
-    }
-    if (auto m = v.find("mention_type"); m != v.end() && m->is_string() && *m == "all")
-      out->mention_all = true;
-  }
-  find_mentions(v, out, 0);
+  if (reader.quote_state() == content_reader::quote::invalid)
+    return error_info{errc::bad_request, "quote_message_seq must be a positive integer"};
+  if (reader.quote_state() == content_reader::quote::valid)
+    info.quote_seq = reader.quote_seq();
+  *out = std::move(info);
   return std::nullopt;
 }
 

@@ -50,3 +50,78 @@ TEST_CASE("content is checked for size, JSON and the fields the server reads", "
   REQUIRE(rich.mentions.size() == 1);
   CHECK(rich.mentions[0] == "bob");
 }
+
+TEST_CASE("content fields are read as a parsed document would give them", "[net]") {
+  SECTION("a repeated key counts with its last value") {
+    content_info info;
+    CHECK_FALSE(inspect_content(R"({"quote_message_seq":"x","quote_message_seq":7})", 100, &info));
+    CHECK(info.quote_seq == 7);
+    CHECK(inspect_content(R"({"quote_message_seq":7,"quote_message_seq":0})", 100, &info));
+    content_info cleared;
+    CHECK_FALSE(
+        inspect_content(R"({"quote_message_seq":7,"quote_message_seq":null})", 100, &cleared));
+    CHECK(cleared.quote_seq == 0);
+    content_info all;
+    CHECK_FALSE(inspect_content(R"({"mention_type":"all","mention_type":{"a":1}})", 100, &all));
+    CHECK_FALSE(all.mention_all);
+  }
+  SECTION("only the top object's quote and mention_type count") {
+    content_info info;
+    CHECK_FALSE(
+        inspect_content(R"({"inner":{"quote_message_seq":-1,"mention_type":"all"}})", 100, &info));
+    CHECK(info.quote_seq == 0);
+    CHECK_FALSE(info.mention_all);
+    CHECK_FALSE(inspect_content(R"([{"quote_message_seq":-1}])", 100, &info));
+  }
+  SECTION("numbers that are not positive integers are refused as a quote") {
+    content_info info;
+    for (const char* q : {"1.0", "-0", "1e2", "18446744073709551616", "true", "[1]", "{}"}) {
+      auto json = std::string{R"({"quote_message_seq":)"} + q + "}";
+      CAPTURE(json);
+      auto err = inspect_content(json, 100, &info);
+      REQUIRE(err);
+      CHECK(err->code == errc::bad_request);
+    }
+    CHECK_FALSE(inspect_content(R"({"quote_message_seq":18446744073709551615})", 100, &info));
+    CHECK(info.quote_seq == 18446744073709551615u);
+  }
+  SECTION("mentions are found in document order, wherever they nest") {
+    content_info info;
+    REQUIRE_FALSE(inspect_content(
+        R"({"parts":[{"type":"mention","user_id":"carol"},
+                     {"user_id":"dave","type":"mention","more":[{"type":"mention","user_id":"erin"}]},
+                     {"type":"text","user_id":"frank"},
+                     {"type":"mention","user_id":7},
+                     {"type":"mention"}],
+            "z":{"type":"mention","user_id":"gina"}})",
+        1000, &info));
+    CHECK(info.mentions == std::vector<std::string>{"carol", "dave", "erin", "gina"});
+  }
+  SECTION("mentions deeper than 16 containers are not looked for") {
+    auto nested = [](int depth) {
+      std::string s;
+      for (int i = 0; i < depth; ++i)
+        s += "[";
+      s += R"({"type":"mention","user_id":"deep"})";
+      for (int i = 0; i < depth; ++i)
+        s += "]";
+      return s;
+    };
+    content_info at16;
+    REQUIRE_FALSE(inspect_content(nested(16), 1000, &at16));
+    CHECK(at16.mentions.size() == 1);
+    content_info at17;
+    REQUIRE_FALSE(inspect_content(nested(17), 1000, &at17));
+    CHECK(at17.mentions.empty());
+  }
+  SECTION("any JSON value but null is content; trailing text is not") {
+    content_info info;
+    CHECK_FALSE(inspect_content(R"("just text")", 100, &info));
+    CHECK_FALSE(inspect_content("42", 100, &info));
+    CHECK_FALSE(inspect_content("[null]", 100, &info));
+    CHECK_FALSE(inspect_content(R"({"a":null})", 100, &info));
+    CHECK(inspect_content(R"({"a":1} x)", 100, &info));
+    CHECK(inspect_content("", 100, &info));
+    CHECK(inspect_content(R"({"a":)", 100, &info));
+  }
+}

@@ -2,6 +2,15 @@
 # Runs one benchmark workload against a fresh node and prints its figures.
 #
 #   bench/run.sh w1|w2|w3|w4|w6|all [extra chorus-load options]
+#   bench/run.sh profile [chorus-load workload options]
+#
+# `profile` runs chorus-load (by default W1 random pairs at saturation:
+# --workload=w1 --users=1000 --window=1) and records the node with perf for
+# PROFILE_SECONDS (5) once it is under load: PERF=cpu (the default) samples
+# call stacks and prints the CPU by thread and the top symbols; PERF=sched
+# traces the node's core and prints how long each thread ran on it. The
+# recording stays in $RESULTS/profile.data for `perf report`. Needs perf
+# (Debian: linux-perf) and the right to use it.
 #
 # Starts chorusd with a new data directory (storage.sync=true, the default),
 # pins it to one core and the load generator to another, runs, and stops
@@ -321,7 +330,45 @@ w6() {
   stop_node
 }
 
+profile() {
+  local secs=${PROFILE_SECONDS:-5} mode=${PERF:-cpu}
+  if ! command -v perf >/dev/null; then
+    echo "bench: profile needs perf (Debian: apt-get install linux-perf)" >&2
+    exit 2
+  fi
+  [ ${#extra[@]} -eq 0 ] && extra=(--workload=w1 --users=1000 --window=1)
+  local data="$results/profile.data"
+  echo "== profile ($mode, ${secs} s): chorus-load ${extra[*]}, $wire"
+  start_node
+  run_load profile --duration=$((secs + 5)) --warmup=1 &
+  local load_pid=$!
+  sleep 3
+  if [ "$mode" = sched ]; then
+    perf record -e sched:sched_switch -C "$node_cpu" -o "$data" -- sleep "$secs" >/dev/null 2>&1
+  else
+    perf record -F 2000 -g -p "$node_pid" -o "$data" -- sleep "$secs" >/dev/null 2>&1
+  fi
+  wait "$load_pid" || true
+  stop_node
+  sed -n 's/.*"delivered_per_second": *\([0-9]*\).*/delivered msgs\/s during the run: \1/p' \
+    "$results/profile.json"
+  if [ "$mode" = sched ]; then
+    # Time from each switch to the next is the time the incoming thread ran.
+    perf script -i "$data" -F time,trace 2>/dev/null | awk '
+      { t = $1 + 0; n = $0; sub(/.*next_comm=/, "", n); sub(/ next_pid=.*/, "", n)
+        if (cur != "") { ran[cur] += t - start; total += t - start }
+        if (n ~ /^swapper/) n = "(idle)"
+        cur = n; start = t }
+      END { for (c in ran) printf "%6.1f %%  %s\n", 100 * ran[c] / total, c }' | sort -rn | head -12
+  else
+    perf report -i "$data" --no-children --sort comm --stdio -g none 2>/dev/null | grep '%' | head -8
+    perf report -i "$data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep '%' |
+      head -30 | cut -c1-160
+  fi
+}
+
 case "$workload" in
+  profile) profile ;;
   w1) w1 ;;
   w2) w2 ;;
   w3) w3 ;;

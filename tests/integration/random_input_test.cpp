@@ -28,6 +28,12 @@ class request_maker {
 public:
   explicit request_maker(uint64_t seed) : rng_(seed) {}
 
+  /// One of `v`.
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[rng_() % v.size()];
+  }
+
   /// A request type: mostly known ones, sometimes not.
   std::string type() {
     static const std::vector<std::string> types = {"message.send",
@@ -128,13 +134,27 @@ public:
 
   bool chance(int percent) { return static_cast<int>(rng_() % 100) < percent; }
 
+  /// A query value for the HTTP API.
+  std::string query_value() {
+    static const std::vector<std::string> v = {
+        "0",   "1", "50", "100", "101", "-1", "abc", "", "1.5", "%zz", "99999999999999999999999",
+        "2%00"};
+    return pick(v);
+  }
+
+  /// A conversation id as an HTTP path segment, sometimes %-escaped.
+  std::string path_conversation() {
+    auto c = conversation();
+    if (chance(30))
+      for (size_t at; (at = c.find(':')) != std::string::npos;)
+        c.replace(at, 1, "%3A");
+    if (chance(5))
+      c += "%";
+    return c;
+  }
+
 private:
   int small(int n) { return static_cast<int>(rng_() % static_cast<uint64_t>(n)); }
-
-  template <class T>
-  const T& pick(const std::vector<T>& v) {
-    return v[rng_() % v.size()];
-  }
 
   std::string user() {
     static const std::vector<std::string> odd = {
@@ -383,5 +403,78 @@ TEST_CASE("random requests of every type each get one reply with a protocol code
   REQUIRE(got);
   CHECK((*got)["payload"]["client_msg_id"] == "after-the-storm");
   peers.clear();
+  CHECK(node.stop());
+}
+
+TEST_CASE("random HTTP API requests get a JSON reply with a documented status", "[integration]") {
+  uint64_t seed = GENERATE(1, 2);
+  CAPTURE(seed);
+  node_process node{{"--limits.sends-per-second=0"}};
+  request_maker make{seed};
+  const std::vector<std::string> methods = {"GET", "GET", "POST", "POST", "PUT", "DELETE"};
+  const std::set<int> input_statuses = {400, 401, 403, 404, 409, 413};
+  std::map<int, int> statuses;
+  for (int i = 0; i < 300; ++i) {
+    auto method = make.pick(methods);
+    std::string target;
+    std::string body;
+    switch (i % 5) {
+    case 0:
+      target = "/v1/messages";
+      body = make.payload("message.send", false).dump();
+      break;
+    case 1:
+      target = "/v1/conversations/" + make.path_conversation() + "/messages";
+      if (make.chance(70))
+        target += "?after_seq=" + make.query_value() + "&limit=" + make.query_value();
+      break;
+    case 2:
+      target = "/v1/sync";
+      if (make.chance(50))
+        target += "?limit=" + make.query_value();
+      break;
+    case 3: {
+      target = "/v1/rpc";
+      auto type = make.type();
+      json frame = {{"type", type},
+                    {"req_id", "h" + std::to_string(i)},
+                    {"payload", make.payload(type, false)}};
+      body = make.chance(90) ? frame.dump() : frame.dump().substr(0, 7);
+      break;
+    }
+    default: {
+      static const std::vector<std::string> odd = {"/",
+                                                   "/v1",
+                                                   "/v1/",
+                                                   "/v1/conversations//messages",
+                                                   "/v2/sync",
+                                                   "/v1/sync/extra",
+                                                   "/v1/conversations/d:alice:bob",
+                                                   "/%",
+                                                   std::string(3000, 'p'),
+                                                   "/ws"};
+      target = make.pick(odd);
+      body = make.chance(50) ? std::string("\x01\x02 not json") : std::string{};
+    }
+    }
+    auto token = make.chance(90) ? token_for(make.pick(users)) : std::string{"bad.token.x"};
+    CAPTURE(i, method, target, body.substr(0, 200));
+    auto [status, reply] = http(node.ws_port(), method, target, token, body);
+    CAPTURE(status, reply.substr(0, 300));
+    ++statuses[status];
+    if (status == 200)
+      continue;
+    CHECK(input_statuses.count(status) == 1);
+    auto parsed = json::parse(reply, nullptr, false);
+    REQUIRE_FALSE(parsed.is_discarded());
+    // The error payload, or for /v1/rpc the whole error frame.
+    auto& err = parsed.contains("payload") ? parsed["payload"] : parsed;
+    CHECK(input_codes.count(err["code"].get<std::string>()) + (status == 401) == 1);
+  }
+  CHECK(statuses[200] > 10);
+  CHECK(statuses[400] > 20);
+  CHECK(http(node.ws_port(), "GET", "/healthz", "").first == 200);
+  auto alice = node.connect("alice");
+  CHECK(alice->request("ping")["type"] == "ping.ok");
   CHECK(node.stop());
 }

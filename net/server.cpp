@@ -75,6 +75,12 @@ struct server::impl {
             return;
           }
           if (!ec) {
+            // Replies and pushes are small frames written as they come:
+            // with Nagle's algorithm the kernel would hold one back while
+            // the previous is unacknowledged, up to the peer's delayed-ACK
+            // time (40 ms).
+            boost::system::error_code ignored;
+            s.set_option(tcp::no_delay{true}, ignored);
             start(std::move(s), *env);
             accept(acceptor, start);
           } else {

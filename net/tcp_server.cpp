@@ -33,8 +33,6 @@ public:
     : socket_(std::move(socket)), env_(&env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run() {
-    boost::system::error_code ignored;
-    socket_.set_option(tcp::no_delay{true}, ignored);
     conn_ = env_->open_connection(shared_from_this(), false);
     env_->ctx->metrics->connections_open += 1;
     env_->ctx->metrics->connections_total += 1;

@@ -350,8 +350,7 @@ profile() {
   fi
   wait "$load_pid" || true
   stop_node
-  sed -n 's/.*"delivered_per_second": *\([0-9]*\).*/delivered msgs\/s during the run: \1/p' \
-    "$results/profile.json"
+  echo "delivered msgs/s during the run: $(field "$results/profile.json" delivered_per_second)"
   if [ "$mode" = sched ]; then
     # Time from each switch to the next is the time the incoming thread ran.
     perf script -i "$data" -F time,trace 2>/dev/null | awk '

@@ -46,7 +46,7 @@ public:
 
   bool start_object(std::size_t) override {
     value(kind::other);
-    stack_.push_back(frame{true, out_->mentions.size()});
+    stack_.push_back(frame{true, out_->mentions.size(), field::other, false, false, {}});
     return true;
   }
   bool key(string_t& k) override {
@@ -75,7 +75,7 @@ public:
   }
   bool start_array(std::size_t) override {
     value(kind::other);
-    stack_.push_back(frame{false, 0});
+    stack_.push_back(frame{false, 0, field::other, false, false, {}});
     return true;
   }
   bool end_array() override {
@@ -191,6 +191,10 @@ std::optional<error_info> inspect_content(std::string_view json, size_t max_byte
   if (json.size() > max_bytes)
     return error_info{errc::too_large, "content is " + std::to_string(json.size()) +
                                            " bytes, the limit is " + std::to_string(max_bytes)};
+  // nlohmann skips a leading byte order mark; content is written into
+  // other JSON documents as it is, where one may not stand.
+  if (json.substr(0, 3) == "\xEF\xBB\xBF")
+    return error_info{errc::bad_request, "content must not start with a byte order mark"};
   content_info info;
   content_reader reader{&info};
   if (!nlohmann::json::sax_parse(json.begin(), json.end(), &reader))

@@ -127,3 +127,199 @@ TEST_CASE("binary frames must carry the payload that belongs to their type", "[n
 
   CHECK(net::decode_binary("\xff\xff\xff garbage", &out));
 }
+
+TEST_CASE("every reply and push encodes as the JSON document the protocol describes", "[net]") {
+  // Strings that need escaping, and bytes that are not UTF-8 (replaced by
+  // U+FFFD, never a broken frame).
+  const std::string odd = "q\"b\\s/\n\t\x01\xC3\xA9\xF0\x9F\x98\x80";
+  const std::string broken = "a\xC3\x28z";
+  auto frame_json = [](const pb::Frame& f) {
+    auto text = net::encode_json(f);
+    auto j = json::parse(text, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(json::parse(net::encode_json_payload(f)) == j["payload"]);
+    return j;
+  };
+  auto fill = [&](pb::ChatMessage* m, uint64_t seq) {
+    m->set_conversation_id("g:" + std::to_string(seq));
+    m->set_seq(seq);
+    m->set_message_id(odd);
+    m->set_sender("alice");
+    m->set_client_msg_id(broken);
+    m->set_msg_type(-3);
+    m->set_content(" [1, {\"t\": \"\\u00e9\"}] ");
+    m->set_timestamp(-5);
+    m->set_edited(true);
+  };
+  const json message = {{"conversation_id", "g:18446744073709551615"},
+                        {"seq", UINT64_MAX},
+                        {"message_id", odd},
+                        {"sender", "alice"},
+                        {"client_msg_id", "a\xEF\xBF\xBD(z"},
+                        {"msg_type", -3},
+                        {"content", {1, {{"t", "\xC3\xA9"}}}},
+                        {"timestamp", -5},
+                        {"edited", true},
+                        {"recalled", false},
+                        {"kind", "message"}};
+
+  pb::Frame push;
+  push.set_type("message.new");
+  fill(push.mutable_message(), UINT64_MAX);
+  CHECK(frame_json(push) == json{{"type", "message.new"}, {"payload", message}});
+
+  pb::Frame recall;
+  recall.set_type("message.new");
+  fill(recall.mutable_message(), UINT64_MAX);
+  recall.mutable_message()->set_kind(pb::RECALL);
+  recall.mutable_message()->set_target_seq(4);
+  recall.mutable_message()->clear_content();
+  auto r = frame_json(recall)["payload"];
+  CHECK(r["kind"] == "recall");
+  CHECK(r["target_seq"] == 4);
+  CHECK(r["content"].is_null());
+
+  pb::Frame history;
+  history.set_type("history.ok");
+  history.set_req_id(odd);
+  fill(history.mutable_history_ok()->add_messages(), UINT64_MAX);
+  fill(history.mutable_history_ok()->add_messages(), UINT64_MAX);
+  history.mutable_history_ok()->set_has_more(true);
+  CHECK(frame_json(history) ==
+        json{{"type", "history.ok"},
+             {"req_id", odd},
+             {"payload", {{"messages", {message, message}}, {"has_more", true}}}});
+
+  pb::Frame sync;
+  sync.set_type("sync.ok");
+  auto* c = sync.mutable_sync_ok()->add_conversations();
+  c->set_conversation_id("d:a:b");
+  c->set_last_seq(9);
+  c->set_read_seq(2);
+  c->set_unread(7);
+  c->set_epoch(3);
+  sync.mutable_sync_ok()->add_conversations()->set_conversation_id("g:x");
+  CHECK(frame_json(sync)["payload"] == json{{"conversations",
+                                             {{{"conversation_id", "d:a:b"},
+                                               {"last_seq", 9},
+                                               {"read_seq", 2},
+                                               {"unread", 7},
+                                               {"messages", json::array()},
+                                               {"has_more", false},
+                                               {"epoch", 3}},
+                                              {{"conversation_id", "g:x"},
+                                               {"last_seq", 0},
+                                               {"read_seq", 0},
+                                               {"unread", 0},
+                                               {"messages", json::array()},
+                                               {"has_more", false},
+                                               {"epoch", 0}}}}});
+
+  pb::Frame list;
+  list.set_type("conversations.list.ok");
+  auto* s = list.mutable_conversations_list_ok()->add_conversations();
+  s->set_conversation_id("g:1");
+  fill(s->mutable_last_message(), UINT64_MAX);
+  list.mutable_conversations_list_ok()->add_conversations()->set_conversation_id("g:2");
+  auto l = frame_json(list)["payload"]["conversations"];
+  REQUIRE(l.size() == 2);
+  CHECK(l[0]["last_message"] == message);
+  CHECK(l[1]["last_message"].is_null());
+  CHECK(l[1]["unread"] == 0);
+
+  pb::Frame auth;
+  auth.set_type("auth.ok");
+  auth.mutable_auth_ok()->set_user_id("alice");
+  auth.mutable_auth_ok()->set_session_id(broken);
+  auth.mutable_auth_ok()->set_server_time(INT64_MAX);
+  CHECK(frame_json(auth)["payload"] ==
+        json{{"user_id", "alice"}, {"session_id", "a\xEF\xBF\xBD(z"}, {"server_time", INT64_MAX}});
+
+  pb::Frame ok;
+  ok.set_type("message.send.ok");
+  ok.set_req_id("r");
+  auto* so = ok.mutable_send_ok();
+  so->set_client_msg_id(odd);
+  so->set_conversation_id("d:a:b");
+  so->set_seq(1);
+  so->set_message_id("m");
+  so->set_timestamp(1700000000000);
+  CHECK(frame_json(ok) == json{{"type", "message.send.ok"},
+                               {"req_id", "r"},
+                               {"payload",
+                                {{"client_msg_id", odd},
+                                 {"conversation_id", "d:a:b"},
+                                 {"seq", 1},
+                                 {"message_id", "m"},
+                                 {"timestamp", 1700000000000}}}});
+
+  pb::Frame event;
+  event.set_type("message.edit.ok");
+  event.mutable_event_ok()->set_seq(12);
+  CHECK(frame_json(event)["payload"] == json{{"seq", 12}});
+
+  pb::Frame group;
+  group.set_type("group.create.ok");
+  group.mutable_group_create_ok()->set_conversation_id("g:team");
+  CHECK(frame_json(group)["payload"] == json{{"conversation_id", "g:team"}});
+
+  pb::Frame presence;
+  presence.set_type("presence.query.ok");
+  auto* p = presence.mutable_presence_ok()->add_presence();
+  p->set_user_id("bob");
+  p->set_online(true);
+  p->set_last_seen(42);
+  presence.mutable_presence_ok()->add_presence()->set_user_id("carol");
+  CHECK(frame_json(presence)["payload"] ==
+        json{{"presence",
+              {{{"user_id", "bob"}, {"online", true}, {"last_seen", 42}},
+               {{"user_id", "carol"}, {"online", false}, {"last_seen", 0}}}}});
+
+  pb::Frame empty_list;
+  empty_list.set_type("presence.query.ok");
+  empty_list.mutable_presence_ok();
+  CHECK(frame_json(empty_list)["payload"] == json{{"presence", json::array()}});
+
+  pb::Frame changed;
+  changed.set_type("message.edited");
+  changed.mutable_changed()->set_conversation_id("g:x");
+  changed.mutable_changed()->set_seq(5);
+  changed.mutable_changed()->set_target_seq(3);
+  changed.mutable_changed()->set_content("\xEF\xBB\xBF\"new\""); // stored before BOMs were refused
+  CHECK(frame_json(changed)["payload"] ==
+        json{{"conversation_id", "g:x"}, {"seq", 5}, {"target_seq", 3}, {"content", "new"}});
+  changed.mutable_changed()->clear_content();
+  CHECK_FALSE(frame_json(changed)["payload"].contains("content"));
+
+  pb::Frame receipt;
+  receipt.set_type("receipt.read");
+  receipt.mutable_receipt()->set_conversation_id("g:x");
+  receipt.mutable_receipt()->set_user_id("bob");
+  receipt.mutable_receipt()->set_read_seq(8);
+  CHECK(frame_json(receipt)["payload"] ==
+        json{{"conversation_id", "g:x"}, {"user_id", "bob"}, {"read_seq", 8}});
+
+  pb::Frame typing;
+  typing.set_type("typing");
+  typing.mutable_typing_push()->set_conversation_id("g:x");
+  typing.mutable_typing_push()->set_user_id("bob");
+  CHECK(frame_json(typing)["payload"] == json{{"conversation_id", "g:x"}, {"user_id", "bob"}});
+
+  pb::Frame online;
+  online.set_type("presence");
+  online.mutable_presence()->set_user_id("bob");
+  online.mutable_presence()->set_online(true);
+  online.mutable_presence()->set_last_seen(0);
+  CHECK(frame_json(online)["payload"] ==
+        json{{"user_id", "bob"}, {"online", true}, {"last_seen", 0}});
+
+  pb::Frame signal;
+  signal.set_type("conversation.signal");
+  signal.mutable_signal()->set_conversation_id("g:big");
+  signal.mutable_signal()->set_last_seq(77);
+  CHECK(frame_json(signal)["payload"] == json{{"conversation_id", "g:big"}, {"last_seq", 77}});
+
+  pb::Frame pong;
+  pong.set_type("pong");
+  CHECK(frame_json(pong) == json{{"type", "pong"}, {"payload", json::object()}});
+}

@@ -1,6 +1,7 @@
 #include "net/validate.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 using namespace chorus;
 using namespace chorus::net;
@@ -39,6 +40,12 @@ TEST_CASE("content is checked for size, JSON and the fields the server reads", "
   CHECK(inspect_content("null", 100, &info));
   CHECK(inspect_content(R"({"quote_message_seq":-1})", 100, &info));
   CHECK(inspect_content(R"({"quote_message_seq":"3"})", 100, &info));
+  // Refused: what nlohmann's parser would skip or a JSON document cannot hold.
+  CHECK(inspect_content("\xEF\xBB\xBF{}", 100, &info));
+  CHECK(inspect_content("\"\xC3\x28\"", 100, &info));
+  CHECK(inspect_content("\"\xED\xA0\x80\"", 100, &info)); // a UTF-16 surrogate
+  CHECK(inspect_content("{} {}", 100, &info));
+  CHECK(inspect_content("{/* c */}", 100, &info));
 
   content_info rich;
   REQUIRE_FALSE(inspect_content(
@@ -49,6 +56,20 @@ TEST_CASE("content is checked for size, JSON and the fields the server reads", "
   CHECK(rich.mention_all);
   REQUIRE(rich.mentions.size() == 1);
   CHECK(rich.mentions[0] == "bob");
+}
+
+TEST_CASE("accepted content can stand as it is inside another JSON document", "[net]") {
+  // JSON clients receive content as it was sent (net/json_codec.cpp).
+  for (std::string c :
+       {"1", " \n{ \"a\" : [ 1 , 2 ] }\t", "\"\\u00e9\\\"\\n\"", "\"\xC3\xA9\xF0\x9F\x98\x80\"",
+        "-0.5e+3", "true", "[]", "\"\\ud83d\\ude00\""}) {
+    CAPTURE(c);
+    content_info info;
+    REQUIRE_FALSE(inspect_content(c, 100, &info));
+    auto doc = nlohmann::json::parse("{\"x\":" + c + "}", nullptr, false);
+    REQUIRE_FALSE(doc.is_discarded());
+    CHECK(doc["x"] == nlohmann::json::parse(c));
+  }
 }
 
 TEST_CASE("content fields are read as a parsed document would give them", "[net]") {

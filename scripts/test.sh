@@ -14,8 +14,10 @@ BUILD_DIR=build-ci scripts/build.sh -DCHORUS_SANITIZE=ON
 
 echo "== benchmarks, short mode (the tools must keep working; figures are not judged here)"
 # The load generator keeps its connections until exit; leak checks are for the node.
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 SHORT=1 BUILD_DIR=build-ci \
-  RESULTS=build-ci/bench-results bench/run.sh all
+for wire in tcp ws; do
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 SHORT=1 BUILD_DIR=build-ci WIRE=$wire \
+    RESULTS=build-ci/bench-results/$wire bench/run.sh all
+done
 
 echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -95,6 +95,7 @@ private:
   std::atomic<uint64_t> next_index_{0};
   std::unique_ptr<std::atomic<int32_t>[]> remaining_; ///< w2: deliveries left per message
   std::atomic<uint64_t> groups_created_{0};
+  std::atomic<uint64_t> groups_failed_{0};
 };
 
 void engine::send_one(worker& w, load_conn& c, uint64_t intended_ns) {
@@ -188,7 +189,7 @@ void engine::on_event(worker& w, load_conn& c, const event& ev) {
     if (xmpp_ && opts_.rate == 0 && sending_)
       send_one(w, c, now); // a bounced message releases the next one too
     if (*ev.req_id == "create")
-      groups_created_.fetch_add(1);
+      groups_failed_.fetch_add(1);
     break;
   case event::other:
     if (*ev.req_id == "create")
@@ -274,7 +275,7 @@ bool engine::create_groups() {
     asio::post(w.ioc, [c, f] { c->request(f); });
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
-  while (groups_created_ < static_cast<uint64_t>(opts_.groups) &&
+  while (groups_created_ + groups_failed_ < static_cast<uint64_t>(opts_.groups) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   // Members learn of the group through the stored inbox; give the joins a
@@ -387,6 +388,18 @@ int engine::run(json& summary) {
       summary["server_rss_kb"] = server1.rss_kb;
     }
     summary["loadgen_cpu_percent"] = 100.0 * (self1 - self0) / secs;
+    // A run that measured nothing, or whose requests the node refused, did
+    // not measure what it says: the summary is written, the exit code is 1.
+    if (n_.acked == m_acked || n_.delivered == m_delivered) {
+      fprintf(stderr, "nothing was %s while measuring\n",
+              n_.acked == m_acked ? "acked" : "delivered");
+      rc = 1;
+    }
+    if (!xmpp_ && n_.errors > 0) { // XMPP servers bounce messages under load
+      fprintf(stderr, "the node answered %llu requests with an error (see the summary)\n",
+              static_cast<unsigned long long>(n_.errors.load()));
+      rc = 1;
+    }
     // Let what is in flight land before closing.
     std::this_thread::sleep_for(std::chrono::milliseconds{500});
   }

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 
 namespace chorus::bench {
@@ -376,6 +378,15 @@ void load_conn::request(const pb::Frame& f) {
     payload = {{"conversation_id", f.history().conversation_id()},
                {"after_seq", f.history().after_seq()},
                {"limit", f.history().limit()}};
+  } else if (f.has_group_create()) {
+    const auto& g = f.group_create();
+    payload = {{"group_id", g.group_id()},
+               {"members", std::vector<std::string>(g.members().begin(), g.members().end())}};
+  } else if (f.payload_case() != pb::Frame::PAYLOAD_NOT_SET) {
+    // A request the JSON mapping does not know would go out empty, and the
+    // node would answer something else than the workload asked for.
+    fprintf(stderr, "chorus-load: no JSON mapping for a '%s' request\n", f.type().c_str());
+    std::abort();
   }
   frame["payload"] = std::move(payload);
   i.ws_out.push_back(frame.dump());

@@ -148,15 +148,17 @@ public:
     return *this;
   }
 
-  json_writer& value(const std::string& v) {
+  json_writer& value(std::string_view v) {
     separate();
-    str_.get_ref<std::string&>().assign(v);
+    str_.get_ref<std::string&>().assign(v.data(), v.size());
     ser_.dump(str_, false, false, 0);
     comma_ = true;
     return *this;
   }
 
-  json_writer& value(const char* v) { return value(std::string{v}); }
+  // Not left to a conversion: a string literal would pick value(bool).
+  json_writer& value(const char* v) { return value(std::string_view{v}); }
+  json_writer& value(const std::string& v) { return value(std::string_view{v}); }
 
   template <class Int,
             class = std::enable_if_t<std::is_integral_v<Int> && !std::is_same_v<Int, bool>>>
@@ -263,6 +265,15 @@ void write_messages(json_writer& w, const google::protobuf::RepeatedPtrField<pb:
   w.end_array();
 }
 
+/// A user's place in a conversation, as sync and conversations.list give it.
+template <class Conversation>
+json_writer& write_position(json_writer& w, const Conversation& c) {
+  return w.field("conversation_id", c.conversation_id())
+      .field("last_seq", c.last_seq())
+      .field("read_seq", c.read_seq())
+      .field("unread", c.unread());
+}
+
 /// Writes the payload object of a reply or push.
 void write_payload(json_writer& w, const pb::Frame& f) {
   using P = pb::Frame::PayloadCase;
@@ -290,12 +301,7 @@ void write_payload(json_writer& w, const pb::Frame& f) {
   case P::kSyncOk:
     w.key("conversations").begin_array();
     for (const auto& c : f.sync_ok().conversations()) {
-      w.begin_object()
-          .field("conversation_id", c.conversation_id())
-          .field("last_seq", c.last_seq())
-          .field("read_seq", c.read_seq())
-          .field("unread", c.unread())
-          .key("messages");
+      write_position(w.begin_object(), c).key("messages");
       write_messages(w, c.messages());
       w.field("has_more", c.has_more()).field("epoch", c.epoch()).end_object();
     }
@@ -309,12 +315,7 @@ void write_payload(json_writer& w, const pb::Frame& f) {
   case P::kConversationsListOk:
     w.key("conversations").begin_array();
     for (const auto& c : f.conversations_list_ok().conversations()) {
-      w.begin_object()
-          .field("conversation_id", c.conversation_id())
-          .field("last_seq", c.last_seq())
-          .field("read_seq", c.read_seq())
-          .field("unread", c.unread())
-          .key("last_message");
+      write_position(w.begin_object(), c).key("last_message");
       if (c.has_last_message())
         write_message(w, c.last_message());
       else

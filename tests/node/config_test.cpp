@@ -2,8 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <fstream>
 #include <unistd.h>
+#include <vector>
 
 using namespace chorus::node;
 
@@ -16,12 +18,21 @@ std::vector<std::string> parse(std::vector<std::string> args) {
   return cfg.validate();
 }
 
+/// Writes a config file that is removed when the test program ends.
 std::string write_conf(const std::string& text) {
-  static int n = 0;
+  struct written {
+    std::vector<std::string> paths;
+    ~written() {
+      for (const auto& p : paths)
+        std::remove(p.c_str());
+    }
+  };
+  static written files;
   auto path = std::string{"/tmp/chorus-config-test-"} + std::to_string(::getpid()) + "-" +
-              std::to_string(n++) + ".conf";
+              std::to_string(files.paths.size()) + ".conf";
   std::ofstream out{path};
   out << text;
+  files.paths.push_back(path);
   return path;
 }
 

@@ -12,6 +12,11 @@
 # recording stays in $RESULTS/profile.data for `perf report`. Needs perf
 # (Debian: linux-perf) and the right to use it.
 #
+# `w6` kills the node with kill -9 during sends and checks every acked
+# message (five rounds), then fills a new node with 10 million messages
+# (20,000 with SHORT=1) through the protocol, kills it while it writes and
+# times the restart to serving.
+#
 # Starts chorusd with a new data directory (storage.sync=true, the default),
 # pins it to one core and the load generator to another, runs, and stops
 # everything. Environment:
@@ -124,6 +129,7 @@ start_node() { # [keep]: reuse data_dir
     return
   fi
   if [ "${1:-}" != keep ]; then
+    [ -n "$data_dir" ] && rm -rf "$data_dir"
     data_dir=$(mktemp -d /tmp/chorus-bench.XXXXXX)
   fi
   # Write out what earlier runs left dirty in the page cache: its writeback
@@ -327,6 +333,33 @@ w6() {
   cp "$results/w6-verify-$rounds.json" "$results/w6.json"
   cat "$results/w6.json"
   rm -f "$record"
+  stop_node
+
+  # Restart of a node that holds many messages: filled through the protocol
+  # (100 users, so about 4,950 conversations of ~2,000 messages each; the
+  # fill without WAL syncs, the restart with them), then killed mid-write
+  # and restarted.
+  local stored=10000000
+  [ "$short" = 1 ] && stored=20000
+  echo "== W6 restart: a node with $stored stored messages"
+  rm -rf "$data_dir"
+  NODE_ARGS="${NODE_ARGS:-} --storage.sync=false" start_node
+  run_load w6-fill --workload=w1 --users=100 --window=16 --warmup=0 --duration=36000 \
+    --stop-after="$stored" --quiet
+  kill -9 "$node_pid"
+  wait "$node_pid" 2>/dev/null || true
+  node_pid=""
+  local t0 t1 restart
+  t0=$(date +%s.%N)
+  start_node keep
+  t1=$(date +%s.%N)
+  restart=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  # Serving: the same users send again, each into conversations it has.
+  run_load w6-serve --workload=w1 --users=100 --rate=1000 --warmup=0 --duration=2 --quiet
+  echo "store: $(du -sm "$data_dir" | cut -f1) MB; restart to serving after kill -9: $restart s;" \
+    "then W1 at 1,000 msgs/s: ack p99 $(field "$results/w6-serve.json" p99_us) us"
+  printf '{"stored_messages": %s, "restart_seconds": %s, "store_mb": %s}\n' "$stored" "$restart" \
+    "$(du -sm "$data_dir" | cut -f1)" >"$results/w6-restart.json"
   stop_node
 }
 

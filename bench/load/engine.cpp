@@ -100,6 +100,8 @@ private:
 
 void engine::send_one(worker& w, load_conn& c, uint64_t intended_ns) {
   auto index = next_index_.fetch_add(1, std::memory_order_relaxed);
+  if (opts_.stop_after > 0 && index >= static_cast<uint64_t>(opts_.stop_after))
+    return;
   auto cmid =
       std::to_string(index) + "." + std::to_string(intended_ns) + "." + std::to_string(c.tag);
   if (opts_.workload == "w2") {
@@ -369,6 +371,8 @@ int engine::run(json& summary) {
       }
       last_acked = a;
       last_delivered = d;
+      if (opts_.stop_after > 0 && a >= static_cast<uint64_t>(opts_.stop_after))
+        break;
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
     auto server1 = sample_process(opts_.server_pid);

@@ -54,6 +54,8 @@ std::string options::parse(int argc, char** argv) {
         size = std::stoi(value);
       else if (key == "messages")
         messages = std::stoi(value);
+      else if (key == "stop-after")
+        stop_after = std::stoll(value);
       else if (key == "conversations")
         conversations = std::stoi(value);
       else if (key == "server-pid")

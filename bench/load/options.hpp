@@ -23,20 +23,21 @@ struct options {
   std::string domain = "localhost";          ///< xmpp: the server's domain
   std::string prefix = "u";                  ///< user names are prefix + index (several processes)
   int threads = 1;
-  int users = 1000;        ///< w1: online users; w3: connections
-  int groups = 1;          ///< w2
-  int members = 100;       ///< w2: members per group
-  double rate = 0;         ///< total sends per second; 0 = saturation
-  int window = 8;          ///< saturation: sends in flight per connection
-  double duration = 10;    ///< seconds of measurement
-  double warmup = 2;       ///< seconds before measurement starts
-  int size = 100;          ///< content bytes
-  int messages = 10000;    ///< w4: messages to sync
-  int conversations = 100; ///< w4
-  int server_pid = 0;      ///< read its RSS and CPU from /proc
-  std::string record;      ///< w6: file of acked messages
-  std::string json_out;    ///< also write the summary JSON here
-  bool quiet = false;      ///< no progress lines
+  int users = 1000;         ///< w1: online users; w3: connections
+  int groups = 1;           ///< w2
+  int members = 100;        ///< w2: members per group
+  double rate = 0;          ///< total sends per second; 0 = saturation
+  int window = 8;           ///< saturation: sends in flight per connection
+  double duration = 10;     ///< seconds of measurement
+  double warmup = 2;        ///< seconds before measurement starts
+  int size = 100;           ///< content bytes
+  int messages = 10000;     ///< w4: messages to sync
+  long long stop_after = 0; ///< w1, w2: no sends after this many; the run ends once all are acked
+  int conversations = 100;  ///< w4
+  int server_pid = 0;       ///< read its RSS and CPU from /proc
+  std::string record;       ///< w6: file of acked messages
+  std::string json_out;     ///< also write the summary JSON here
+  bool quiet = false;       ///< no progress lines
 
   /// Parses --key=value arguments; an error message or empty.
   std::string parse(int argc, char** argv);

@@ -14,8 +14,9 @@
 #
 # `w6` kills the node with kill -9 during sends and checks every acked
 # message (five rounds), then fills a new node with 10 million messages
-# (20,000 with SHORT=1) through the protocol, kills it while it writes and
-# times the restart to serving.
+# (20,000 with SHORT=1; the full fill takes about 13 minutes on a 2-core VM)
+# through the protocol, kills it while it writes and times the restart to
+# serving.
 #
 # Starts chorusd with a new data directory (storage.sync=true, the default),
 # pins it to one core and the load generator to another, runs, and stops

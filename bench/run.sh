@@ -169,6 +169,21 @@ stop_node() {
   fi
 }
 
+crash_node() { # kill -9: no chance to flush or close anything
+  kill -9 "$node_pid"
+  wait "$node_pid" 2>/dev/null || true
+  node_pid=""
+}
+
+restart_secs=""
+restart_node() { # start on the same data; restart_secs: how long until it served
+  local t0 t1
+  t0=$(date +%s.%N)
+  start_node keep
+  t1=$(date +%s.%N)
+  restart_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+
 cleanup() {
   stop_node
   [ -n "$data_dir" ] && rm -rf "$data_dir"
@@ -215,7 +230,6 @@ w1() {
   half=$(awk -v r="$sat" 'BEGIN { printf "%d", r / 2 }')
   [ "$half" -lt 1 ] && half=1
   echo "== W1 direct: latency at half of saturation ($half msgs/s, open loop)"
-  rm -rf "$data_dir"
   start_node
   run_load "$name_prefix"w1-latency --workload=w1 --users=$users --duration=$secs --warmup=1 --rate="$half"
   stop_node
@@ -230,7 +244,6 @@ w2() {
     [ "$s" -ge 1000 ] && rate=20
     [ "$s" -ge 10000 ] && rate=5
     echo "== W2 group: 1 group of $s members, $rate msgs/s"
-    rm -rf "$data_dir"
     start_node
     run_load "w2-$s" --workload=w2 --groups=1 --members="$s" --rate="$rate" --duration=$secs --warmup=1
     stop_node
@@ -316,15 +329,10 @@ w6() {
       --prefix="r$r-" --record="$record" >/dev/null 2>&1 &
     local sender=$!
     sleep "$secs"
-    kill -9 "$node_pid"
-    wait "$node_pid" 2>/dev/null || true
-    node_pid=""
+    crash_node
     wait "$sender" || true
-    local t0 t1
-    t0=$(date +%s.%N)
-    start_node keep
-    t1=$(date +%s.%N)
-    echo "round $r: $(wc -l <"$record") acked so far; restart to serving $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s" >&2
+    restart_node
+    echo "round $r: $(wc -l <"$record") acked so far; restart to serving $restart_secs s" >&2
     run_load "w6-verify-$r" --workload=w6-verify --record="$record" || {
       echo "W6: verification FAILED in round $r" >&2
       cat "$results/w6-verify-$r.json" >&2
@@ -343,24 +351,19 @@ w6() {
   local stored=10000000
   [ "$short" = 1 ] && stored=20000
   echo "== W6 restart: a node with $stored stored messages"
-  rm -rf "$data_dir"
   NODE_ARGS="${NODE_ARGS:-} --storage.sync=false" start_node
   run_load w6-fill --workload=w1 --users=100 --window=16 --warmup=0 --duration=36000 \
     --stop-after="$stored" --quiet
-  kill -9 "$node_pid"
-  wait "$node_pid" 2>/dev/null || true
-  node_pid=""
-  local t0 t1 restart
-  t0=$(date +%s.%N)
-  start_node keep
-  t1=$(date +%s.%N)
-  restart=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  crash_node
+  restart_node
   # Serving: the same users send again, each into conversations it has.
   run_load w6-serve --workload=w1 --users=100 --rate=1000 --warmup=0 --duration=2 --quiet
-  echo "store: $(du -sm "$data_dir" | cut -f1) MB; restart to serving after kill -9: $restart s;" \
+  local store_mb
+  store_mb=$(du -sm "$data_dir" | cut -f1)
+  echo "store: $store_mb MB; restart to serving after kill -9: $restart_secs s;" \
     "then W1 at 1,000 msgs/s: ack p99 $(field "$results/w6-serve.json" p99_us) us"
-  printf '{"stored_messages": %s, "restart_seconds": %s, "store_mb": %s}\n' "$stored" "$restart" \
-    "$(du -sm "$data_dir" | cut -f1)" >"$results/w6-restart.json"
+  printf '{"stored_messages": %s, "restart_seconds": %s, "store_mb": %s}\n' "$stored" \
+    "$restart_secs" "$store_mb" >"$results/w6-restart.json"
   stop_node
 }
 

@@ -317,10 +317,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         auto& st = self->state;
         auto key = recent_sends::key(user, req.client_msg_id());
         if (auto i = find_recent(st, key)) {
-          if (i->second.durable)
+          if (i->durable)
             return recent_sends::reply(st.id, *i);
           auto rp = self->make_response_promise();
-          i->second.waiters.push_back(rp);
+          i->waiters.push_back(rp);
           return rp;
         }
         pb::DedupEntry seen;
@@ -379,10 +379,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               keep_in_tail(st, ctx, m);
               auto reply = reply_of(m);
               if (auto i = find_recent(st, key)) {
-                i->second.durable = true;
-                for (auto& w : i->second.waiters)
+                i->durable = true;
+                for (auto& w : i->waiters)
                   w.deliver(reply);
-                i->second.waiters.clear();
+                i->waiters.clear();
               }
               rp.deliver(std::move(reply));
               notify_members(self, ctx, created_for, true);
@@ -394,7 +394,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               auto err = make_error(errc::internal, what);
               auto& st = self->state;
               if (auto i = find_recent(st, key)) {
-                for (auto& w : i->second.waiters)
+                for (auto& w : i->waiters)
                   w.deliver(err);
                 st.recent->erase(key);
               }

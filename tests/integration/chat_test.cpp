@@ -4,11 +4,24 @@
 #include <catch2/catch.hpp>
 
 #include <thread>
+#include <vector>
 
 using namespace chorus::test;
 using chorus::client::json;
 using chorus::client::transport;
 using namespace std::chrono_literals;
+
+namespace {
+
+/// Sends `text` as `client_msg_id` from `c` to the user `to`; the reply.
+json send_text(chorus::client::client& c, const std::string& to, const std::string& client_msg_id,
+               const std::string& text) {
+  auto p = text_message(client_msg_id, text);
+  p["to"] = to;
+  return c.request("message.send", p);
+}
+
+} // namespace
 
 TEST_CASE("two users chat directly: ack after durable, push to the recipient, history",
           "[integration]") {
@@ -125,15 +138,40 @@ TEST_CASE("both users have a new direct conversation as soon as its first messag
   }
 }
 
+TEST_CASE("a resend older than the sends a conversation remembers is found in storage",
+          "[integration]") {
+  // A conversation remembers its last 256 sends; older ones are answered from
+  // the dedup records, while the conversation stays active.
+  node_process node{{"--limits.sends-per-second=0"}};
+  auto alice = node.connect("alice");
+  auto send = [&](int i) {
+    return send_text(*alice, "bob", "k" + std::to_string(i), "n" + std::to_string(i));
+  };
+  std::vector<nlohmann::json> first;
+  for (int i = 0; i < 300; ++i) {
+    first.push_back(send(i)["payload"]);
+    REQUIRE(first.back()["seq"] == i + 1);
+  }
+  // The oldest (forgotten), one at the edge, and the newest (remembered):
+  // each gets its first reply, and nothing is stored again.
+  for (int i : {0, 1, 43, 44, 150, 299}) {
+    auto again = send(i);
+    CHECK(again["payload"] == first[static_cast<size_t>(i)]);
+  }
+  auto h = alice->request("history", {{"conversation_id", "d:alice:bob"}, {"limit", 5}});
+  REQUIRE(h["payload"]["messages"].size() == 5);
+  CHECK(h["payload"]["messages"][4]["seq"] == 300);
+  CHECK(send(300)["payload"]["seq"] == 301);
+}
+
 TEST_CASE("above max-conversations idle conversations passivate early and lose nothing",
           "[integration]") {
   // The idle timeout (60 s) never passes here: only the capacity sweep acts.
   node_process node{{"--actors.max-conversations=10"}};
   auto alice = node.connect("alice");
   auto send = [&](int i) {
-    auto p = text_message("c" + std::to_string(i), "hello " + std::to_string(i));
-    p["to"] = "user" + std::to_string(i);
-    return alice->request("message.send", p);
+    auto n = std::to_string(i);
+    return send_text(*alice, "user" + n, "c" + n, "hello " + n);
   };
   for (int i = 0; i < 40; ++i)
     REQUIRE(send(i)["payload"]["seq"] == 1);

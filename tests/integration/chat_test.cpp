@@ -121,9 +121,7 @@ TEST_CASE("both users have a new direct conversation as soon as its first messag
   node_process node;
   auto alice = node.connect("alice");
   auto bob = node.connect("bob");
-  auto p = text_message("first", "hello");
-  p["to"] = "bob";
-  REQUIRE(alice->request("message.send", p)["payload"]["seq"] == 1);
+  REQUIRE(send_text(*alice, "bob", "first", "hello")["payload"]["seq"] == 1);
   // The sender's very next request already finds the conversation in its
   // inbox, and so does the recipient's once the push arrives.
   CHECK(alice->request("message.ack", {{"conversation_id", "d:alice:bob"}, {"seq", 1}})["type"] ==
@@ -147,7 +145,7 @@ TEST_CASE("a resend older than the sends a conversation remembers is found in st
   auto send = [&](int i) {
     return send_text(*alice, "bob", "k" + std::to_string(i), "n" + std::to_string(i));
   };
-  std::vector<nlohmann::json> first;
+  std::vector<json> first;
   for (int i = 0; i < 300; ++i) {
     first.push_back(send(i)["payload"]);
     REQUIRE(first.back()["seq"] == i + 1);
@@ -192,9 +190,7 @@ TEST_CASE("above max-conversations idle conversations passivate early and lose n
     REQUIRE(h["payload"]["messages"].size() == 1);
     CHECK(h["payload"]["messages"][0]["content"]["text"] == "hello " + std::to_string(i));
   }
-  auto next = text_message("c-next", "again");
-  next["to"] = "user0";
-  CHECK(alice->request("message.send", next)["payload"]["seq"] == 2);
+  CHECK(send_text(*alice, "user0", "c-next", "again")["payload"]["seq"] == 2);
 }
 
 TEST_CASE("an offline user syncs 60 missed messages in order, in pages, then acks",
@@ -202,9 +198,8 @@ TEST_CASE("an offline user syncs 60 missed messages in order, in pages, then ack
   node_process node;
   auto alice = node.connect("alice");
   for (int i = 1; i <= 60; ++i) {
-    auto p = text_message("o" + std::to_string(i), "missed " + std::to_string(i));
-    p["to"] = "carol";
-    REQUIRE(alice->request("message.send", p)["payload"]["seq"] == i);
+    auto n = std::to_string(i);
+    REQUIRE(send_text(*alice, "carol", "o" + n, "missed " + n)["payload"]["seq"] == i);
   }
   auto carol = node.connect("carol");
   auto s = carol->request("sync", {{"limit", 50}});
@@ -281,9 +276,7 @@ TEST_CASE("read receipts, typing, unread counts and the conversation list", "[in
   auto alice = node.connect("alice");
   auto bob = node.connect("bob");
   for (int i = 1; i <= 3; ++i) {
-    auto p = text_message("r" + std::to_string(i), "m");
-    p["to"] = "bob";
-    alice->request("message.send", p);
+    send_text(*alice, "bob", "r" + std::to_string(i), "m");
   }
   auto g = alice->request("group.create", {{"group_id", "club"}, {"members", {"bob"}}});
   REQUIRE(g["type"] == "group.create.ok");
@@ -385,21 +378,15 @@ TEST_CASE("passivated actors come back from storage with their state", "[integra
   node_process node{{"--actors.idle-timeout=200ms"}};
   {
     auto alice = node.connect("alice");
-    auto p = text_message("p1", "before");
-    p["to"] = "bob";
-    REQUIRE(alice->request("message.send", p)["payload"]["seq"] == 1);
+    REQUIRE(send_text(*alice, "bob", "p1", "before")["payload"]["seq"] == 1);
   }
   // Long enough for the conversation and both users to passivate.
   std::this_thread::sleep_for(1500ms);
   auto [ms, mb] = http(node.ws_port(), "GET", "/metrics", "");
   CHECK_THAT(mb, Catch::Contains("chorus_active_conversations 0"));
   auto alice = node.connect("alice");
-  auto p = text_message("p1", "before");
-  p["to"] = "bob";
-  CHECK(alice->request("message.send", p)["payload"]["seq"] == 1); // dedup survived
-  auto q = text_message("p2", "after");
-  q["to"] = "bob";
-  CHECK(alice->request("message.send", q)["payload"]["seq"] == 2); // last_seq survived
+  CHECK(send_text(*alice, "bob", "p1", "before")["payload"]["seq"] == 1); // dedup survived
+  CHECK(send_text(*alice, "bob", "p2", "after")["payload"]["seq"] == 2);  // last_seq survived
 }
 
 TEST_CASE("frames larger than the read buffer arrive whole over TCP and WebSocket",

@@ -584,9 +584,10 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "conv", n, ok, what);
       },
-      [self](tick_atom) {
+      [self](tick_atom, uint64_t routed_then) {
         const auto& ctx = self->state.ctx;
-        check_idle(self, ctx, entity_kind::conversation, [self] { return self->state.busy(); });
+        check_idle(self, ctx, entity_kind::conversation, routed_then,
+                   [self] { return self->state.busy(); });
       },
   };
 }

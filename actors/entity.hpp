@@ -99,14 +99,18 @@ void complete_write(Self* self, const char* label, uint64_t n, bool ok, const st
     w.on_failed(what);
 }
 
-/// What an entity does on the router's idle tick (router.hpp): if nothing is
-/// in progress it asks the router to forget it, and quits if the router
-/// agrees (no message is on its way to it). Otherwise it stays; the next
-/// sweep ticks it again.
+/// What an entity does on the router's idle tick (router.hpp), which carries
+/// the number of messages the router had routed to it when the sweep found it
+/// idle: if it received more since, it is in use again and stays (the sweep's
+/// ticks are paced, so one may arrive seconds later). Otherwise, if nothing is
+/// in progress, it asks the router to forget it, and quits if the router
+/// agrees (no message is on its way to it). An entity that stays is ticked
+/// again by a later sweep.
 /// REQUIRES: self->state has an `entity_clock clock` and `std::string id`.
 template <class Self, class Busy>
-void check_idle(Self* self, const context_ptr& ctx, entity_kind kind, Busy busy) {
-  if (busy())
+void check_idle(Self* self, const context_ptr& ctx, entity_kind kind, uint64_t routed_then,
+                Busy busy) {
+  if (self->state.clock.routed > routed_then || busy())
     return;
   if (ctx->router->passivate(kind, self->state.id, self->address(), self->state.clock.routed))
     self->quit();

@@ -22,20 +22,46 @@ router::router(caf::actor_system& sys, context_ptr ctx,
   : sys_(sys), ctx_(std::move(ctx)), where_(std::move(where)) {
   // Sweeps every idle/2; an entity is ticked after 3 generations without a
   // message, i.e. after idle to 1.5 x idle. Capacity is checked every second.
-  using std::chrono::milliseconds;
-  auto period =
-      std::chrono::duration_cast<milliseconds>(ctx_->settings.idle_timeout / 2) + milliseconds{1};
-  auto check = std::min<milliseconds>(period, milliseconds{1000});
+  using clock = std::chrono::steady_clock;
+  auto period = std::chrono::duration_cast<clock::duration>(ctx_->settings.idle_timeout / 2) +
+                std::chrono::milliseconds{1};
+  auto check = std::min<clock::duration>(period, std::chrono::seconds{1});
   timer_ = std::thread([this, period, check] {
-    auto next_sweep = std::chrono::steady_clock::now() + period;
+    auto next_sweep = clock::now() + period;
+    auto next_check = clock::now() + check;
+    std::vector<idle_entity> due; // ticks of the last sweep, sent from `sent` on
+    size_t sent = 0;
+    clock::duration pause{};
     std::unique_lock<std::mutex> guard{timer_mtx_};
-    while (!timer_cv_.wait_for(guard, check, [this] { return timer_stop_; })) {
+    for (;;) {
+      auto wake = sent < due.size() ? clock::now() + pause : next_check;
+      if (timer_cv_.wait_until(guard, wake, [this] { return timer_stop_; }))
+        return;
       guard.unlock();
-      if (std::chrono::steady_clock::now() >= next_sweep) {
-        sweep();
-        next_sweep = std::chrono::steady_clock::now() + period;
+      if (sent < due.size()) {
+        auto end = std::min(due.size(), sent + tick_chunk);
+        for (; sent < end; ++sent)
+          caf::anon_send(due[sent].handle, tick_atom::value, due[sent].routed);
+        if (sent == due.size())
+          due = {}; // the handles would keep ended actors' memory
+      } else {
+        // A sweep that came due while the previous one's ticks were sent
+        // runs now; the ticks go out over half of the time to the next one.
+        auto now = clock::now();
+        clock::duration spread = check / 2;
+        if (now >= next_sweep) {
+          due = collect_idle();
+          next_sweep = now + period;
+          spread = period / 2;
+        } else {
+          due = collect_crowded();
+        }
+        next_check = now + check;
+        sent = 0;
+        auto chunks = (due.size() + tick_chunk - 1) / tick_chunk;
+        pause =
+            chunks > 1 ? std::max<clock::duration>(tick_pause, spread / chunks) : clock::duration{};
       }
-      sweep_capacity();
       guard.lock();
     }
   });
@@ -133,43 +159,35 @@ bool router::erase(entity_kind k, const std::string& id, const caf::actor_addr& 
   return true;
 }
 
-void router::sweep() {
+std::vector<router::idle_entity> router::collect_idle() {
   auto now = generation_.fetch_add(1) + 1;
-  std::vector<caf::actor> idle;
+  std::vector<idle_entity> idle;
   for (auto& s : shards_) {
-    {
-      std::lock_guard<std::mutex> guard{s.mtx};
-      for (auto* m : {&s.users, &s.conversations})
-        for (auto& [id, e] : *m)
-          if (now - e.last_generation >= 3)
-            idle.push_back(e.handle);
-    }
-    for (auto& h : idle)
-      caf::anon_send(h, tick_atom::value);
-    idle.clear();
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto* m : {&s.users, &s.conversations})
+      for (auto& [id, e] : *m)
+        if (now - e.last_generation >= 3)
+          idle.push_back({e.handle, e.routed});
   }
+  return idle;
 }
 
-void router::sweep_capacity() {
+std::vector<router::idle_entity> router::collect_crowded() {
   auto limit = static_cast<int64_t>(ctx_->settings.max_conversations);
   if (ctx_->metrics->active_conversations.load() <= limit)
-    return;
+    return {};
   ctx_->metrics->capacity_sweeps += 1;
   // Routed to before the previous capacity sweep: idle for at least one
   // interval. The first sweep of a crowded period only starts the count.
   auto now = capacity_generation_.fetch_add(1) + 1;
-  std::vector<caf::actor> idle;
+  std::vector<idle_entity> idle;
   for (auto& s : shards_) {
-    {
-      std::lock_guard<std::mutex> guard{s.mtx};
-      for (auto& [id, e] : s.conversations)
-        if (now - e.last_capacity >= 2)
-          idle.push_back(e.handle);
-    }
-    for (auto& h : idle)
-      caf::anon_send(h, tick_atom::value);
-    idle.clear();
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, e] : s.conversations)
+      if (now - e.last_capacity >= 2)
+        idle.push_back({e.handle, e.routed});
   }
+  return idle;
 }
 
 void router::stop_all() {

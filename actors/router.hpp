@@ -29,6 +29,13 @@
 // conversation not routed to since the previous one. Those idle for a second
 // or more passivate then, by the same rule as above, so nothing is lost; the
 // next message reloads them from storage.
+//
+// A sweep's ticks are paced: a busy node finds hundreds of thousands of
+// idle conversations at once (W1 starts one per new pair), and passivating
+// them takes several microseconds each on the threads that also serve the
+// sockets. Sent all at once they stopped every client for seconds; the timer
+// sends them in small chunks spread over half of the time until the next
+// sweep, and the sockets are served between chunks.
 #pragma once
 
 #include "actors/context.hpp"
@@ -39,6 +46,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -46,6 +54,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace chorus::cluster {
 class placement;
@@ -79,14 +88,28 @@ public:
   bool passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,
                  uint64_t received);
 
-  /// Ticks every entity not routed to for at least the idle timeout. Runs
-  /// on the router's own timer; public for tests.
-  void sweep();
+  /// An entity a sweep found idle, with the number of messages routed to it
+  /// by then (its tick carries it, see check_idle in entity.hpp).
+  struct idle_entity {
+    caf::actor handle;
+    uint64_t routed = 0;
+  };
 
-  /// If more conversations are active than max-conversations, ticks each
-  /// one not routed to since the previous capacity sweep. Runs every second
-  /// (or every idle-timeout / 2 if shorter) on the router's timer.
-  void sweep_capacity();
+  /// The entities not routed to for at least the idle timeout: the ones
+  /// the sweep ticks. Called every idle-timeout / 2 by the router's timer;
+  /// public for tests.
+  std::vector<idle_entity> collect_idle();
+
+  /// If more conversations are active than max-conversations, each one not
+  /// routed to since the previous call; else none. Called every second (or
+  /// every idle-timeout / 2 if shorter) by the router's timer.
+  std::vector<idle_entity> collect_crowded();
+
+  /// The largest number of ticks the timer sends at once, and the shortest
+  /// pause between two such chunks: at most 64,000 ticks a second, and a
+  /// chunk holds the threads that run the actors for about 0.3 ms.
+  static constexpr size_t tick_chunk = 64;
+  static constexpr std::chrono::milliseconds tick_pause{1};
 
   /// Stops every entity and refuses new activations (node shutdown).
   void stop_all();

@@ -332,9 +332,10 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
       [self](written_atom, uint64_t n, bool ok, const std::string& what) {
         complete_write(self, "user", n, ok, what);
       },
-      [self](tick_atom) {
+      [self](tick_atom, uint64_t routed_then) {
         const auto& ctx = self->state.ctx;
-        check_idle(self, ctx, entity_kind::user, [self] { return self->state.busy(); });
+        check_idle(self, ctx, entity_kind::user, routed_then,
+                   [self] { return self->state.busy(); });
       },
   };
 }

@@ -121,3 +121,66 @@ TEST_CASE("the router's sweep passivates an entity idle for the idle timeout") {
   CHECK(f.stats.active_users == 0);
   CHECK_FALSE(f.routes->find(entity_kind::user, "alice"));
 }
+
+namespace {
+
+/// Asks user actor `u` for its presence, as a client's request would: one
+/// message routed to it, which it counts.
+void ask_presence(fixture& f, const caf::actor& u) {
+  caf::scoped_actor self{*f.sys};
+  self->request(u, caf::infinite, presence_atom::value)
+      .receive([](pb::Presence&) {}, [](caf::error&) { FAIL(); });
+}
+
+} // namespace
+
+TEST_CASE("an entity used again after a sweep found it idle ignores that sweep's late tick") {
+  fixture f{1h}; // the test runs the sweeps itself
+  auto u = f.routes->route(entity_kind::user, "alice");
+  REQUIRE(u);
+  ask_presence(f, *u); // the routed message
+  // Idle for three generations: the third sweep finds it, with one message.
+  CHECK(f.routes->collect_idle().empty());
+  CHECK(f.routes->collect_idle().empty());
+  auto idle = f.routes->collect_idle();
+  REQUIRE(idle.size() == 1);
+  CHECK(idle[0].handle == *u);
+  CHECK(idle[0].routed == 1);
+
+  // Used again before its tick arrives (ticks are paced): it stays.
+  auto again = f.routes->route(entity_kind::user, "alice");
+  REQUIRE(again);
+  ask_presence(f, *again);
+  caf::anon_send(idle[0].handle, tick_atom::value, idle[0].routed);
+  std::this_thread::sleep_for(50ms);
+  CHECK(f.stats.active_users == 1);
+
+  // A tick that counts every message it received lets it go, once nothing
+  // routed to it is still on its way: find() counts one more message.
+  auto found = f.routes->find(entity_kind::user, "alice");
+  REQUIRE(found == *u);
+  caf::anon_send(*u, tick_atom::value, uint64_t{2});
+  std::this_thread::sleep_for(50ms);
+  CHECK(f.stats.active_users == 1); // the message find() counted is not there
+  ask_presence(f, found);
+  caf::anon_send(*u, tick_atom::value, uint64_t{3});
+  for (int i = 0; i < 100 && f.stats.active_users != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.stats.active_users == 0);
+  CHECK_FALSE(f.routes->find(entity_kind::user, "alice"));
+}
+
+TEST_CASE("every idle entity passivates when a sweep finds many at once") {
+  fixture f{100ms};
+  // Ten chunks of ticks and a part, each sent after a pause.
+  const int users = static_cast<int>(10 * router::tick_chunk + 7);
+  for (int i = 0; i < users; ++i) {
+    auto u = f.routes->route(entity_kind::user, "user" + std::to_string(i));
+    REQUIRE(u);
+    ask_presence(f, *u);
+  }
+  CHECK(f.stats.active_users == users);
+  for (int i = 0; i < 300 && f.stats.active_users != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.stats.active_users == 0);
+}

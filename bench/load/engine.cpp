@@ -1,4 +1,5 @@
 #include "engine.hpp"
+#include "proc.hpp"
 
 #include "node/token.hpp"
 
@@ -352,6 +353,7 @@ int engine::run(json& summary) {
     auto m_sent = n_.sent.load(), m_acked = n_.acked.load(), m_delivered = n_.delivered.load(),
          m_completed = n_.completed.load();
     auto server0 = sample_process(opts_.server_pid);
+    auto threads0 = sample_threads(opts_.server_pid);
     auto self0 = self_cpu_seconds();
     auto m_start = std::chrono::steady_clock::now();
     uint64_t last_acked = m_acked, last_delivered = m_delivered;
@@ -376,6 +378,7 @@ int engine::run(json& summary) {
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
     auto server1 = sample_process(opts_.server_pid);
+    auto threads1 = sample_threads(opts_.server_pid);
     auto self1 = self_cpu_seconds();
     measuring_ = false;
     sending_ = false;
@@ -389,6 +392,15 @@ int engine::run(json& summary) {
     summary["measured_seconds"] = secs;
     if (opts_.server_pid > 0) {
       summary["server_cpu_percent"] = 100.0 * (server1.cpu_seconds - server0.cpu_seconds) / secs;
+      // Where the node's CPU went: its pool, writer, RocksDB flush ("high")
+      // and compaction ("low") threads. Threads started meanwhile count from 0.
+      auto by_thread = json::object();
+      for (const auto& [name, end] : threads1) {
+        auto begin = threads0.count(name) ? threads0.at(name) : 0.0;
+        if (end > begin)
+          by_thread[name] = 100.0 * (end - begin) / secs;
+      }
+      summary["server_cpu_percent_by_thread"] = by_thread;
       summary["server_rss_kb"] = server1.rss_kb;
     }
     summary["loadgen_cpu_percent"] = 100.0 * (self1 - self0) / secs;

@@ -9,9 +9,13 @@
 #include "engine.hpp"
 #include "options.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 using namespace chorus::bench;
 using json = nlohmann::json;
@@ -43,6 +47,19 @@ void print_table(const json& s) {
               l["p50_us"].dump().c_str(), l["p90_us"].dump().c_str(), l["p99_us"].dump().c_str(),
               l["p999_us"].dump().c_str(), l["max_us"].dump().c_str(), l["count"].dump().c_str());
     }
+  if (s.contains("server_cpu_percent_by_thread")) {
+    std::vector<std::pair<double, std::string>> threads;
+    for (const auto& [name, pct] : s["server_cpu_percent_by_thread"].items())
+      threads.emplace_back(pct.get<double>(), name);
+    std::sort(threads.rbegin(), threads.rend());
+    std::string line;
+    for (const auto& [pct, name] : threads) {
+      char buf[96];
+      snprintf(buf, sizeof(buf), "%s%s %.1f", line.empty() ? "" : ", ", name.c_str(), pct);
+      line += buf;
+    }
+    fprintf(stderr, "%-24s %s (%% of a core)\n", "server_cpu_by_thread", line.c_str());
+  }
   if (s.contains("errors") && !s["errors"].empty())
     fprintf(stderr, "%-24s %s\n", "errors", s["errors"].dump().c_str());
 }

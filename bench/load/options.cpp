@@ -1,10 +1,5 @@
 #include "options.hpp"
 
-#include <fstream>
-#include <sstream>
-#include <sys/resource.h>
-#include <unistd.h>
-
 namespace chorus::bench {
 
 std::string options::parse(int argc, char** argv) {
@@ -77,40 +72,6 @@ std::string options::parse(int argc, char** argv) {
   if (threads < 1 || users < 1 || window < 1 || members < 2 || groups < 1 || size < 1)
     return "counts must be positive (members at least 2)";
   return {};
-}
-
-proc_sample sample_process(int pid) {
-  proc_sample s;
-  if (pid <= 0)
-    return s;
-  std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      s.rss_kb = std::stoull(line.substr(6));
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto close = content.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream in{content.substr(close + 2)};
-    std::string field;
-    uint64_t utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {
-      if (i == 14)
-        utime = std::stoull(field);
-      if (i == 15)
-        stime = std::stoull(field);
-    }
-    s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return s;
-}
-
-double self_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 } // namespace chorus::bench

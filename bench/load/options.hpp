@@ -65,14 +65,6 @@ struct thread_stats {
   std::map<std::string, uint64_t> errors;
 };
 
-/// Server process figures from /proc.
-struct proc_sample {
-  uint64_t rss_kb = 0;
-  double cpu_seconds = 0;
-};
-proc_sample sample_process(int pid);
-double self_cpu_seconds();
-
 inline uint64_t mono_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())

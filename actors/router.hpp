@@ -100,11 +100,6 @@ public:
   /// public for tests.
   std::vector<idle_entity> collect_idle();
 
-  /// If more conversations are active than max-conversations, each one not
-  /// routed to since the previous call; else none. Called every second (or
-  /// every idle-timeout / 2 if shorter) by the router's timer.
-  std::vector<idle_entity> collect_crowded();
-
   /// The largest number of ticks the timer sends at once, and the shortest
   /// pause between two such chunks: at most 64,000 ticks a second, and a
   /// chunk holds the threads that run the actors for about 0.3 ms.
@@ -133,6 +128,11 @@ private:
   };
 
   static constexpr size_t shard_count = 64;
+
+  /// If more conversations are active than max-conversations, each one not
+  /// routed to since the previous call; else none. Called every second (or
+  /// every idle-timeout / 2 if shorter) by the router's timer.
+  std::vector<idle_entity> collect_crowded();
 
   shard& shard_of(const std::string& id);
   caf::actor spawn_entity(entity_kind k, const std::string& id);

@@ -50,8 +50,8 @@ namespace {
 ///
 /// CAF cancels every ending actor's timeouts by queueing an event for the
 /// clock's thread, which wakes it: on the node's core two context switches per
-/// ended actor, most of the cost of passivating an idle conversation (about
-/// 14 us each, half of it the clock's thread). Conversation and user actors
+/// ended actor, much of the cost of passivating an idle conversation (about
+/// 12 us each, a third of it on the clock's thread). Conversation and user actors
 /// never set a cancellable timeout (their delayed messages are plain messages
 /// the clock delivers), so for them there is nothing to cancel. Timeouts are
 /// set and cancelled by the actor itself, on its own thread, so an actor's

@@ -147,8 +147,8 @@ private:
     spdlog::get("net")->info("closing a WebSocket: {}", reason);
     if (hard || writing_) {
       beast::error_code ignored;
-      beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-      beast::get_lowest_layer(ws_).close();
+      ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+      ws_.next_layer().close(ignored);
       return finish();
     }
     websocket::close_reason why{websocket::close_code::policy_error};
@@ -164,7 +164,11 @@ private:
     env_->end_connection(conn_);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // Over the socket itself: the stream's own timer keeps the WebSocket
+  // timeouts, and a `beast::tcp_stream` would add about 500 bytes of timers
+  // and state to every connection, most of which sit idle. Compression is
+  // never negotiated, so its support is left out too.
+  websocket::stream<tcp::socket, false> ws_;
   beast::flat_buffer buf_;
   env_ptr env_;
   connection_ptr conn_;

@@ -59,7 +59,11 @@ mkdir -p "$results"
 if [ -z "${BUILD_DIR:-}" ]; then
   BUILD_DIR=build-release
   scripts/setup.sh
-  BUILD_TYPE=Release BUILD_DIR=$BUILD_DIR scripts/build.sh -DCHORUS_BUILD_TESTS=OFF >/dev/null
+  # A new build directory skips the tests (faster); one configured before
+  # keeps its setting, so a developer's test binaries there stay built.
+  tests=()
+  [ -f "$BUILD_DIR/CMakeCache.txt" ] || tests=(-DCHORUS_BUILD_TESTS=OFF)
+  BUILD_TYPE=Release BUILD_DIR=$BUILD_DIR scripts/build.sh "${tests[@]}" >/dev/null
 fi
 chorusd=$BUILD_DIR/chorusd
 load=$BUILD_DIR/chorus-load

@@ -114,15 +114,34 @@ void check_idle(self_ptr self, const context_ptr& ctx) {
 }
 
 /// Starts the deadline of a forwarded request; returns its number.
-uint64_t track_request(self_ptr self, const context_ptr& ctx, const std::string& req_id) {
+uint64_t track_request(self_ptr self, const context_ptr& ctx, const std::string& req_id,
+                       node::request_kind kind) {
   auto& st = self->state;
   auto timeout = ctx->settings.request_timeout;
-  auto n = st.deadlines.open(req_id, std::chrono::steady_clock::now() + timeout);
+  auto n = st.deadlines.open(req_id, std::chrono::steady_clock::now() + timeout,
+                             static_cast<uint8_t>(kind));
   if (!st.timer_armed) {
     st.timer_armed = true;
     self->delayed_send(self, timeout, expire_atom::value);
   }
   return n;
+}
+
+/// Records how long a request took, from its arrival to its answer.
+void observe_latency(const actor_context& ctx, uint8_t kind, caf::timespan took) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  ctx.metrics->request_seconds[kind].observe(us > 0 ? static_cast<uint64_t>(us) : 0);
+}
+
+/// Marks request `n` answered and records its latency; false if it was
+/// answered already (it expired), so its late result must be dropped.
+bool settle_request(self_ptr self, const actor_context& ctx, uint64_t n, node::request_kind kind) {
+  auto deadline = self->state.deadlines.settle(n);
+  if (!deadline)
+    return false;
+  auto opened = *deadline - ctx.settings.request_timeout;
+  observe_latency(ctx, static_cast<uint8_t>(kind), std::chrono::steady_clock::now() - opened);
+  return true;
 }
 
 /// Answers every request past its deadline with `unavailable`; re-arms the
@@ -131,7 +150,8 @@ void expire_requests(self_ptr self, const context_ptr& ctx) {
   auto& st = self->state;
   st.timer_armed = false;
   auto now = std::chrono::steady_clock::now();
-  st.deadlines.expire(now, [&](const std::string& req_id) {
+  st.deadlines.expire(now, [&](const std::string& req_id, uint8_t kind) {
+    observe_latency(*ctx, kind, ctx->settings.request_timeout);
     st.sink->send_reply(error_frame(ctx, req_id, errc::unavailable, "request timed out"));
   });
   if (auto next = st.deadlines.next_deadline()) {
@@ -171,19 +191,23 @@ private:
       auto info = describe(target.error());
       return fail(req.req_id(), info.code, info.message);
     }
-    auto n = track_request(self_, ctx_, req.req_id());
+    auto req_kind = node::request_kind_of(req.type());
+    auto n = track_request(self_, ctx_, req.req_id(), req_kind);
     auto self = self_;
     auto ctx = ctx_;
-    auto on_error = [self, ctx, req_id = req.req_id(), n](caf::error& err) {
+    auto on_error = [self, ctx, req_id = req.req_id(), n, req_kind](caf::error& err) {
       auto& st = self->state;
-      if (!st.deadlines.settle(n))
+      if (!settle_request(self, *ctx, n, req_kind))
         return;
       auto info = describe(err);
       st.sink->send_reply(error_frame(ctx, req_id, info.code, info.message));
     };
     auto handle = self_->request(*target, caf::infinite, std::forward<Ts>(xs)...);
-    auto answer = [self, req_id = req.req_id(), type = req.type() + ".ok", n](auto fill_frame) {
-      if (!self->state.deadlines.settle(n))
+    // The context outlives every actor: a plain pointer spares each request
+    // a reference count.
+    auto answer = [self, c = ctx_.get(), req_id = req.req_id(), type = req.type() + ".ok", n,
+                   req_kind](auto fill_frame) {
+      if (!settle_request(self, *c, n, req_kind))
         return;
       pb::Frame f;
       f.set_type(type);
@@ -396,25 +420,26 @@ void dispatcher::handle(pb::Frame& f) {
     auto remaining = std::make_shared<int>(ids.size());
     // One deadline for the whole query; the first error or the last answer
     // settles it, and anything later is dropped.
-    auto n = track_request(self_, ctx_, f.req_id());
+    constexpr auto kind = node::request_kind::other;
+    auto n = track_request(self_, ctx_, f.req_id(), kind);
     auto self = self_;
     auto ctx = ctx_;
     for (int i = 0; i < ids.size(); ++i) {
       auto target = ctx_->router->route(entity_kind::user, ids[i]);
       if (!target) {
-        self_->state.deadlines.settle(n); // answered here; earlier answers are dropped
+        settle_request(self, *ctx, n, kind); // answered here; earlier answers are dropped
         auto info = describe(target.error());
         return fail(f.req_id(), info.code, info.message);
       }
       self_->request(*target, caf::infinite, presence_atom::value)
           .then(
-              [self, out, remaining, i, n](pb::Presence& p) {
+              [self, ctx, out, remaining, i, n](pb::Presence& p) {
                 *out->mutable_presence_ok()->mutable_presence(i) = std::move(p);
-                if (--*remaining == 0 && self->state.deadlines.settle(n))
+                if (--*remaining == 0 && settle_request(self, *ctx, n, kind))
                   self->state.sink->send_reply(*out);
               },
               [self, ctx, out, n](caf::error& err) {
-                if (!self->state.deadlines.settle(n))
+                if (!settle_request(self, *ctx, n, kind))
                   return;
                 auto info = describe(err);
                 self->state.sink->send_reply(

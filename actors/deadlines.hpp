@@ -24,29 +24,31 @@ public:
   using clock = std::chrono::steady_clock;
 
   /// Opens request `req_id`, to be answered by `deadline`; returns its number.
-  uint64_t open(std::string req_id, clock::time_point deadline) {
-    pending_.push_back({next_, std::move(req_id), deadline, false});
+  /// `tag` is the caller's, handed back when the request expires.
+  uint64_t open(std::string req_id, clock::time_point deadline, uint8_t tag = 0) {
+    pending_.push_back({next_, std::move(req_id), deadline, tag, false});
     return next_++;
   }
 
-  /// Marks request `n` answered. False if it was answered already (it
-  /// expired), so its late result must be dropped.
-  bool settle(uint64_t n) {
+  /// Marks request `n` answered and returns its deadline. Empty if it was
+  /// answered already (it expired), so its late result must be dropped.
+  std::optional<clock::time_point> settle(uint64_t n) {
     if (head_ == pending_.size())
-      return false;
+      return std::nullopt;
     auto first = pending_[head_].n;
     if (n < first || n - first >= pending_.size() - head_)
-      return false;
+      return std::nullopt;
     auto& p = pending_[head_ + (n - first)];
     if (p.answered)
-      return false;
+      return std::nullopt;
     p.answered = true;
+    auto deadline = p.deadline;
     trim();
-    return true;
+    return deadline;
   }
 
-  /// Calls `on_expired(req_id)` for every unanswered request whose deadline
-  /// is at or before `now`, and marks it answered.
+  /// Calls `on_expired(req_id, tag)` for every unanswered request whose
+  /// deadline is at or before `now`, and marks it answered.
   template <class F>
   void expire(clock::time_point now, F&& on_expired) {
     for (size_t i = head_; i < pending_.size() && pending_[i].deadline <= now; ++i) {
@@ -54,7 +56,7 @@ public:
       if (p.answered)
         continue;
       p.answered = true;
-      on_expired(p.req_id);
+      on_expired(p.req_id, p.tag);
     }
     trim();
   }
@@ -79,6 +81,7 @@ private:
     uint64_t n;
     std::string req_id;
     clock::time_point deadline;
+    uint8_t tag;
     bool answered;
   };
 

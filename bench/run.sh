@@ -200,9 +200,12 @@ port() { if [ "$wire" = ws ]; then echo "$ws_port"; else echo "$tcp_port"; fi; }
 run_load() { # name, options...
   local name=$1
   shift
+  local metrics=()
+  # A Chorus node's /metrics adds its own view of send latency and commits.
+  [ "$server" != ejabberd ] && metrics=(--metrics-port="$ws_port")
   taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
-    --secret=$secret --server-pid="$node_pid" --json="$results/$name.json" "$@" "${extra[@]}" \
-    >/dev/null
+    --secret=$secret --server-pid="$node_pid" "${metrics[@]}" --json="$results/$name.json" "$@" \
+    "${extra[@]}" >/dev/null
 }
 
 # Result files of ejabberd runs are named ejabberd-*.json.

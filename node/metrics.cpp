@@ -7,6 +7,55 @@
 
 namespace chorus::node {
 
+histogram::histogram(std::initializer_list<uint64_t> bounds, double divisor) : divisor_(divisor) {
+  for (auto b : bounds)
+    if (size_ < max_buckets)
+      bounds_[size_++] = b;
+}
+
+void histogram::observe(uint64_t value) noexcept {
+  size_t i = 0;
+  while (i < size_ && value > bounds_[i])
+    ++i;
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+uint64_t histogram::count() const noexcept {
+  uint64_t n = 0;
+  for (size_t i = 0; i <= size_; ++i)
+    n += counts_[i].load(std::memory_order_relaxed);
+  return n;
+}
+
+void histogram::render(std::string& out, const char* name, const std::string& labels) const {
+  auto sep = labels.empty() ? "" : ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= size_; ++i) {
+    cumulative += counts_[i].load(std::memory_order_relaxed);
+    if (i < size_)
+      fmt::format_to(std::back_inserter(out), "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep,
+                     static_cast<double>(bounds_[i]) / divisor_, cumulative);
+    else
+      fmt::format_to(std::back_inserter(out), "{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels,
+                     sep, cumulative);
+  }
+  auto braces = labels.empty() ? std::string{} : "{" + labels + "}";
+  fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n{}_count{} {}\n", name, braces,
+                 static_cast<double>(sum_.load(std::memory_order_relaxed)) / divisor_, name, braces,
+                 cumulative);
+}
+
+request_kind request_kind_of(const std::string& frame_type) noexcept {
+  if (frame_type == "message.send")
+    return request_kind::send;
+  if (frame_type == "sync")
+    return request_kind::sync;
+  if (frame_type == "history")
+    return request_kind::history;
+  return request_kind::other;
+}
+
 std::string metrics::render(const storage::writer* w) const {
   std::string out;
   auto line = [&](const char* name, const char* type, const char* help, auto value) {
@@ -55,6 +104,21 @@ std::string metrics::render(const storage::writer* w) const {
     line("chorus_storage_healthy", "gauge", "1 while the writer accepts writes.",
          w->healthy() ? 1 : 0);
   }
+  out += "# HELP chorus_storage_commit_seconds Duration of each group commit: the WAL write, "
+         "its sync and the memtable inserts.\n"
+         "# TYPE chorus_storage_commit_seconds histogram\n";
+  commit_seconds.render(out, "chorus_storage_commit_seconds", {});
+  out += "# HELP chorus_storage_commit_batches Batches (one per logical change) in each group "
+         "commit.\n"
+         "# TYPE chorus_storage_commit_batches histogram\n";
+  commit_batches.render(out, "chorus_storage_commit_batches", {});
+  out += "# HELP chorus_request_seconds From a request's hand-over to a user or conversation "
+         "actor to its answer (or its timeout), by request type.\n"
+         "# TYPE chorus_request_seconds histogram\n";
+  static const char* const kinds[request_kind_count] = {"message.send", "sync", "history", "other"};
+  for (size_t i = 0; i < request_kind_count; ++i)
+    request_seconds[i].render(out, "chorus_request_seconds",
+                              std::string{"type=\""} + kinds[i] + "\"");
   return out;
 }
 

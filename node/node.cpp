@@ -38,7 +38,12 @@ std::string node::start() {
   // 1. storage
   if (auto s = storage::store::open(settings_.store, &p.db); !s.ok())
     return fail("cannot open storage at '" + settings_.store.path + "': " + s.what());
-  p.writer = std::make_unique<storage::writer>(*p.db, settings_.writer);
+  auto writer_opts = settings_.writer;
+  writer_opts.on_group = [m = &p.stats](size_t batches, uint64_t micros) {
+    m->commit_seconds.observe(micros);
+    m->commit_batches.observe(batches);
+  };
+  p.writer = std::make_unique<storage::writer>(*p.db, std::move(writer_opts));
   stops_.push_back([&p] {
     p.writer->stop();
     if (auto s = p.db->flush(); !s.ok())

@@ -72,10 +72,14 @@ void writer::run() {
     // Batches queued before a failure are refused too: writing them could leave
     // a gap behind the lost ones.
     auto result = broken.ok() ? db_.apply(ops.data(), ops.size(), opts_.sync) : broken;
-    auto elapsed = std::chrono::steady_clock::now() - start;
-    stats_.write_micros += std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::steady_clock::now() - start)
+                                            .count());
+    stats_.write_micros += micros;
     stats_.groups += 1;
     stats_.batches += group.size();
+    if (opts_.on_group)
+      opts_.on_group(group.size(), micros);
     if (!result.ok() && broken.ok()) {
       stats_.failures += 1;
       healthy_ = false;

@@ -32,6 +32,9 @@ struct writer_options {
   bool sync = true;
   /// At most this many batches go into one group.
   size_t max_group = 4096;
+  /// Called on the writer thread after each group commit with the number of
+  /// batches it held and how long it took (microseconds); may be empty.
+  std::function<void(size_t batches, uint64_t micros)> on_group;
 };
 
 /// Counters a metrics page reads; updated by the writer thread only.

@@ -1,4 +1,5 @@
 #include "engine.hpp"
+#include "node_metrics.hpp"
 #include "proc.hpp"
 
 #include "node/token.hpp"
@@ -7,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -17,6 +19,30 @@ namespace asio = boost::asio;
 using json = nlohmann::json;
 
 namespace {
+
+/// The node's side of the measured period, from its /metrics: how long it
+/// took to answer sends (from the hand-over to the conversation to the ack),
+/// and its group commits. Bucket bounds, so "p99 <= 10000 us".
+void add_node_metrics(const metric_samples& before, const metric_samples& after, double secs,
+                      json& summary) {
+  auto micros = [](double seconds) {
+    return std::isinf(seconds) ? json("+Inf") : json(std::llround(seconds * 1e6));
+  };
+  auto sends = histogram_between(before, after, "chorus_request_seconds", "type=\"message.send\"");
+  if (sends.count > 0)
+    summary["server_send_latency"] = {{"count", std::llround(sends.count)},
+                                      {"mean_us", std::llround(sends.sum / sends.count * 1e6)},
+                                      {"p50_le_us", micros(sends.p50_le)},
+                                      {"p99_le_us", micros(sends.p99_le)}};
+  auto commits = histogram_between(before, after, "chorus_storage_commit_seconds", "");
+  auto batches = histogram_between(before, after, "chorus_storage_commit_batches", "");
+  if (commits.count > 0)
+    summary["server_commits"] = {{"per_second", commits.count / secs},
+                                 {"mean_batches", batches.sum / commits.count},
+                                 {"mean_us", std::llround(commits.sum / commits.count * 1e6)},
+                                 {"p50_le_us", micros(commits.p50_le)},
+                                 {"p99_le_us", micros(commits.p99_le)}};
+}
 
 /// client_msg_id = "<message index>.<intended send time ns>.<sender tag>": the
 /// receiver reads latency and identity from it without parsing content.
@@ -355,6 +381,9 @@ int engine::run(json& summary) {
     auto server0 = sample_process(opts_.server_pid);
     auto threads0 = sample_threads(opts_.server_pid);
     auto self0 = self_cpu_seconds();
+    auto metrics0 = opts_.metrics_port > 0
+                        ? parse_metrics(fetch_metrics(opts_.host, opts_.metrics_port))
+                        : metric_samples{};
     auto m_start = std::chrono::steady_clock::now();
     uint64_t last_acked = m_acked, last_delivered = m_delivered;
     for (int s = 1; s <= static_cast<int>(opts_.duration + 0.5); ++s) {
@@ -380,6 +409,9 @@ int engine::run(json& summary) {
     auto server1 = sample_process(opts_.server_pid);
     auto threads1 = sample_threads(opts_.server_pid);
     auto self1 = self_cpu_seconds();
+    auto metrics1 = opts_.metrics_port > 0
+                        ? parse_metrics(fetch_metrics(opts_.host, opts_.metrics_port))
+                        : metric_samples{};
     measuring_ = false;
     sending_ = false;
     auto rate = [secs](uint64_t n) { return static_cast<double>(n) / secs; };
@@ -404,6 +436,8 @@ int engine::run(json& summary) {
       summary["server_rss_kb"] = server1.rss_kb;
     }
     summary["loadgen_cpu_percent"] = 100.0 * (self1 - self0) / secs;
+    if (!metrics0.empty() && !metrics1.empty())
+      add_node_metrics(metrics0, metrics1, secs, summary);
     // A run that measured nothing, or whose requests the node refused, did
     // not measure what it says: the summary is written, the exit code is 1.
     if (n_.acked == m_acked || n_.delivered == m_delivered) {

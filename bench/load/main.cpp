@@ -60,6 +60,19 @@ void print_table(const json& s) {
     }
     fprintf(stderr, "%-24s %s (%% of a core)\n", "server_cpu_by_thread", line.c_str());
   }
+  if (s.contains("server_send_latency")) {
+    const auto& l = s["server_send_latency"];
+    fprintf(stderr, "%-24s p50 <= %s  p99 <= %s  mean %s us (n=%s; the node's side)\n",
+            "server_send_latency", l["p50_le_us"].dump().c_str(), l["p99_le_us"].dump().c_str(),
+            l["mean_us"].dump().c_str(), l["count"].dump().c_str());
+  }
+  if (s.contains("server_commits")) {
+    const auto& c = s["server_commits"];
+    fprintf(stderr, "%-24s %.0f/s of %.1f batches, p50 <= %s  p99 <= %s  mean %s us\n",
+            "server_commits", c["per_second"].get<double>(), c["mean_batches"].get<double>(),
+            c["p50_le_us"].dump().c_str(), c["p99_le_us"].dump().c_str(),
+            c["mean_us"].dump().c_str());
+  }
   if (s.contains("errors") && !s["errors"].empty())
     fprintf(stderr, "%-24s %s\n", "errors", s["errors"].dump().c_str());
 }

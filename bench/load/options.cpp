@@ -55,6 +55,8 @@ std::string options::parse(int argc, char** argv) {
         conversations = std::stoi(value);
       else if (key == "server-pid")
         server_pid = std::stoi(value);
+      else if (key == "metrics-port")
+        metrics_port = std::stoi(value);
       else if (key == "record")
         record = value;
       else if (key == "json")

@@ -35,6 +35,7 @@ struct options {
   long long stop_after = 0; ///< w1, w2: no sends after this many; the run ends once all are acked
   int conversations = 100;  ///< w4
   int server_pid = 0;       ///< read its RSS and CPU from /proc
+  int metrics_port = 0;     ///< read its request latency and group commits from /metrics
   std::string record;       ///< w6: file of acked messages
   std::string json_out;     ///< also write the summary JSON here
   bool quiet = false;       ///< no progress lines

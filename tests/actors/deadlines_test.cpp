@@ -13,24 +13,27 @@ TEST_CASE("request deadlines: answered requests are settled once, late ones expi
   auto t0 = request_deadlines::clock::time_point{} + 1h;
   auto a = d.open("a", t0 + 10ms);
   auto b = d.open("b", t0 + 20ms);
-  auto c = d.open("c", t0 + 30ms);
+  auto c = d.open("c", t0 + 30ms, 7);
   CHECK(d.open_count() == 3);
   CHECK(d.next_deadline() == t0 + 10ms);
 
-  // Answered out of order: b first.
-  CHECK(d.settle(b));
+  // Answered out of order: b first. Settling hands back the deadline.
+  CHECK(d.settle(b) == t0 + 20ms);
   CHECK_FALSE(d.settle(b)); // a second answer is dropped
   CHECK(d.next_deadline() == t0 + 10ms);
 
   std::vector<std::string> expired;
-  auto collect = [&](const std::string& id) { expired.push_back(id); };
+  std::vector<int> tags;
+  auto collect = [&](const std::string& id, uint8_t) { expired.push_back(id); };
   d.expire(t0 + 5ms, collect);
   CHECK(expired.empty());
   d.expire(t0 + 25ms, collect); // a is late; b was answered; c not yet due
   CHECK(expired == std::vector<std::string>{"a"});
   CHECK_FALSE(d.settle(a)); // its late answer is dropped
   CHECK(d.next_deadline() == t0 + 30ms);
-  CHECK(d.settle(c));
+  d.expire(t0 + 30ms, [&](const std::string&, uint8_t tag) { tags.push_back(tag); });
+  CHECK(tags == std::vector<int>{7}); // c expires with the tag it was opened with
+  CHECK_FALSE(d.settle(c));
   CHECK(d.open_count() == 0);
   CHECK_FALSE(d.next_deadline());
   CHECK_FALSE(d.settle(c + 1)); // never opened
@@ -54,7 +57,7 @@ TEST_CASE("request deadlines: a long stream of requests keeps only the open ones
     CHECK(d.settle(n));
   CHECK(d.next_deadline() == t0);
   std::vector<std::string> expired;
-  d.expire(t0 + 1h, [&](const std::string& id) { expired.push_back(id); });
+  d.expire(t0 + 1h, [&](const std::string& id, uint8_t) { expired.push_back(id); });
   CHECK(expired == std::vector<std::string>{"first"});
   CHECK_FALSE(d.settle(first));
   CHECK(d.open_count() == 0);

@@ -374,6 +374,41 @@ TEST_CASE("the HTTP API sends, reads history and syncs with a bearer token", "[i
   CHECK_THAT(mb, Catch::Contains("chorus_messages_stored_total 1"));
 }
 
+TEST_CASE("/metrics counts every answered request by type and every group commit",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice", transport::tcp);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(send_text(*alice, "bob", "m" + std::to_string(i), "hi")["type"] == "message.send.ok");
+  json h;
+  h["conversation_id"] = "d:alice:bob";
+  REQUIRE(alice->request("history", h)["type"] == "history.ok");
+  h["conversation_id"] = "d:bob:carol"; // forbidden: an error answer is timed as well
+  REQUIRE(alice->request("history", h)["type"] == "error");
+  REQUIRE(alice->request("sync", json::object())["type"] == "sync.ok");
+  REQUIRE(alice->request("ping")["type"] == "ping.ok"); // answered by the connection: not timed
+
+  auto [status, body] = http(node.ws_port(), "GET", "/metrics", "");
+  REQUIRE(status == 200);
+  // The value of the first line that starts with `prefix`, or -1.
+  auto value = [&body = body](const std::string& prefix) {
+    auto at = body.find("\n" + prefix + " ");
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + prefix.size() + 2));
+  };
+  CHECK(value(R"(chorus_request_seconds_count{type="message.send"})") == 3);
+  CHECK(value(R"(chorus_request_seconds_bucket{type="message.send",le="+Inf"})") == 3);
+  CHECK(value(R"(chorus_request_seconds_sum{type="message.send"})") > 0);
+  CHECK(value(R"(chorus_request_seconds_count{type="history"})") == 2);
+  CHECK(value(R"(chorus_request_seconds_count{type="sync"})") == 1);
+  CHECK(value(R"(chorus_request_seconds_count{type="other"})") == 0);
+  // One observation per group commit; the three sends were three batches.
+  auto groups = value("chorus_storage_write_groups_total");
+  CHECK(groups >= 3);
+  CHECK(value("chorus_storage_commit_seconds_count") == groups);
+  CHECK(value("chorus_storage_commit_batches_count") == groups);
+  CHECK(value("chorus_storage_commit_batches_sum") == value("chorus_storage_write_batches_total"));
+}
+
 TEST_CASE("passivated actors come back from storage with their state", "[integration]") {
   node_process node{{"--actors.idle-timeout=200ms"}};
   {

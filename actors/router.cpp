@@ -29,38 +29,54 @@ router::router(caf::actor_system& sys, context_ptr ctx,
   timer_ = std::thread([this, period, check] {
     auto next_sweep = clock::now() + period;
     auto next_check = clock::now() + check;
-    std::vector<idle_entity> due; // ticks of the last sweep, sent from `sent` on
+    // The sweep in progress walks shard `walk` next, at `next_walk`; a
+    // sweep walks its shards over half of the time to the next one.
+    size_t walk = shard_count;
+    uint64_t sweep = 0;
+    auto next_walk = next_sweep;
+    auto walk_pause = std::chrono::duration_cast<clock::duration>(period / 2) / shard_count;
+    std::vector<idle_entity> due; // ticks to send, from `sent` on
     size_t sent = 0;
     clock::duration pause{};
     std::unique_lock<std::mutex> guard{timer_mtx_};
     for (;;) {
-      auto wake = sent < due.size() ? clock::now() + pause : next_check;
+      auto wake = sent < due.size()    ? clock::now() + pause
+                  : walk < shard_count ? std::min(next_walk, next_check)
+                                       : std::min(next_sweep, next_check);
       if (timer_cv_.wait_until(guard, wake, [this] { return timer_stop_; }))
         return;
       guard.unlock();
+      auto now = clock::now();
       if (sent < due.size()) {
         auto end = std::min(due.size(), sent + tick_chunk);
         for (; sent < end; ++sent)
           caf::anon_send(due[sent].handle, tick_atom::value, due[sent].routed);
         if (sent == due.size())
           due = {}; // the handles would keep ended actors' memory
-      } else {
-        // A sweep that came due while the previous one's ticks were sent
-        // runs now; the ticks go out over half of the time to the next one.
-        auto now = clock::now();
-        clock::duration spread = check / 2;
-        if (now >= next_sweep) {
-          due = collect_idle();
-          next_sweep = now + period;
-          spread = period / 2;
-        } else {
-          due = collect_crowded();
-        }
+      } else if (now >= next_check) {
+        // Ticks of a capacity check go out over half of the time to the
+        // next check.
+        due = collect_crowded();
+        sent = 0;
         next_check = now + check;
+        auto chunks = (due.size() + tick_chunk - 1) / tick_chunk;
+        pause = chunks > 1 ? std::max<clock::duration>(tick_pause, (check / 2) / chunks)
+                           : clock::duration{};
+      } else if (walk < shard_count && now >= next_walk) {
+        // The shard's ticks go out before the next shard's walk.
+        due = collect_idle_in(walk++, sweep);
         sent = 0;
         auto chunks = (due.size() + tick_chunk - 1) / tick_chunk;
-        pause =
-            chunks > 1 ? std::max<clock::duration>(tick_pause, spread / chunks) : clock::duration{};
+        pause = chunks > 1 ? std::max<clock::duration>(tick_pause, walk_pause / chunks)
+                           : clock::duration{};
+        next_walk = now + walk_pause;
+      } else if (walk == shard_count && now >= next_sweep) {
+        // A sweep that came due while the previous one was still walking
+        // starts now.
+        sweep = generation_.fetch_add(1) + 1;
+        walk = 0;
+        next_walk = now;
+        next_sweep = now + period;
       }
       guard.lock();
     }
@@ -160,15 +176,23 @@ bool router::erase(entity_kind k, const std::string& id, const caf::actor_addr& 
 }
 
 std::vector<router::idle_entity> router::collect_idle() {
-  auto now = generation_.fetch_add(1) + 1;
+  auto sweep = generation_.fetch_add(1) + 1;
   std::vector<idle_entity> idle;
-  for (auto& s : shards_) {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto* m : {&s.users, &s.conversations})
-      for (auto& [id, e] : *m)
-        if (now - e.last_generation >= 3)
-          idle.push_back({e.handle, e.routed});
+  for (size_t i = 0; i < shard_count; ++i) {
+    auto part = collect_idle_in(i, sweep);
+    idle.insert(idle.end(), part.begin(), part.end());
   }
+  return idle;
+}
+
+std::vector<router::idle_entity> router::collect_idle_in(size_t i, uint64_t sweep) {
+  std::vector<idle_entity> idle;
+  auto& s = shards_[i];
+  std::lock_guard<std::mutex> guard{s.mtx};
+  for (auto* m : {&s.users, &s.conversations})
+    for (auto& [id, e] : *m)
+      if (sweep >= e.last_generation + 3)
+        idle.push_back({e.handle, e.routed});
   return idle;
 }
 

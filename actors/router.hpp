@@ -96,8 +96,9 @@ public:
   };
 
   /// The entities not routed to for at least the idle timeout: the ones
-  /// the sweep ticks. Called every idle-timeout / 2 by the router's timer;
-  /// public for tests.
+  /// a sweep ticks. Starts a sweep and walks every shard at once; the
+  /// router's timer walks one shard at a time instead (collect_idle_in).
+  /// Public for tests.
   std::vector<idle_entity> collect_idle();
 
   /// The largest number of ticks the timer sends at once, and the shortest
@@ -128,6 +129,14 @@ private:
   };
 
   static constexpr size_t shard_count = 64;
+
+  /// The idle entities of shard `i` for the sweep of generation `sweep`
+  /// (see collect_idle). A sweep walks the shards one by one, spread over
+  /// half of the time to the next sweep: walking every entity at once took
+  /// the node's core for about 0.7 us per entity (150 ms with 200,000
+  /// conversations, every idle-timeout / 2), while each shard's walk holds
+  /// only its own lock.
+  std::vector<idle_entity> collect_idle_in(size_t i, uint64_t sweep);
 
   /// If more conversations are active than max-conversations, each one not
   /// routed to since the previous call; else none. Called every second (or

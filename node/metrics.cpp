@@ -92,15 +92,8 @@ std::string metrics::render(const storage::writer* w) const {
     fmt::format_to(std::back_inserter(out), "chorus_errors_total{{code=\"{}\"}} {}\n",
                    code_name(static_cast<errc>(i)), errors[i].load());
   if (w != nullptr) {
-    const auto& s = w->stats();
-    line("chorus_storage_write_groups_total", "counter", "Group commits (one WAL write each).",
-         s.groups.load());
-    line("chorus_storage_write_batches_total", "counter", "Batches written in group commits.",
-         s.batches.load());
     line("chorus_storage_write_failures_total", "counter", "Failed group commits.",
-         s.failures.load());
-    line("chorus_storage_write_seconds_total", "counter", "Time spent in group commits.",
-         static_cast<double>(s.write_micros.load()) / 1e6);
+         w->stats().failures.load());
     line("chorus_storage_healthy", "gauge", "1 while the writer accepts writes.",
          w->healthy() ? 1 : 0);
   }

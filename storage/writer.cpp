@@ -75,9 +75,6 @@ void writer::run() {
     auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                             std::chrono::steady_clock::now() - start)
                                             .count());
-    stats_.write_micros += micros;
-    stats_.groups += 1;
-    stats_.batches += group.size();
     if (opts_.on_group)
       opts_.on_group(group.size(), micros);
     if (!result.ok() && broken.ok()) {

@@ -37,12 +37,10 @@ struct writer_options {
   std::function<void(size_t batches, uint64_t micros)> on_group;
 };
 
-/// Counters a metrics page reads; updated by the writer thread only.
+/// Counters a metrics page reads; updated by the writer thread only. Group
+/// commits themselves are reported through writer_options::on_group.
 struct writer_stats {
-  std::atomic<uint64_t> groups{0};
-  std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> failures{0};
-  std::atomic<uint64_t> write_micros{0};
 };
 
 class writer {

@@ -127,7 +127,7 @@ uint64_t track_request(self_ptr self, const context_ptr& ctx, const std::string&
   return n;
 }
 
-/// Records how long a request took, from its arrival to its answer.
+/// Records how long a forwarded request took to be answered, or to time out.
 void observe_latency(const actor_context& ctx, uint8_t kind, caf::timespan took) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
   ctx.metrics->request_seconds[kind].observe(us > 0 ? static_cast<uint64_t>(us) : 0);

@@ -110,14 +110,17 @@ caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
   caf::actor spawned;
   {
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto& m = s.of(k);
-    if (auto i = m.find(id); i != m.end())
-      return hand_out(i->second);
+    auto& t = s.of(k);
+    if (auto i = t.map.find(id); i != t.map.end())
+      return hand_out(t, i->second);
     if (stopping_.load())
       return make_error(errc::unavailable, "the node is stopping");
     spawned = spawn_entity(k, id);
-    m.emplace(id, entry{spawned, 1, generation_.load(std::memory_order_relaxed),
-                        capacity_generation_.load(std::memory_order_relaxed)});
+    auto i = t.map
+                 .emplace(id, entry{spawned, 1, generation_.load(std::memory_order_relaxed),
+                                    capacity_generation_.load(std::memory_order_relaxed)})
+                 .first;
+    t.order.push_front(&i->second);
   }
   gauge(k) += 1;
   {
@@ -137,16 +140,40 @@ caf::expected<caf::actor> router::route(entity_kind k, const std::string& id) {
 caf::actor router::find(entity_kind k, const std::string& id) {
   auto& s = shard_of(id);
   std::lock_guard<std::mutex> guard{s.mtx};
-  auto& m = s.of(k);
-  auto i = m.find(id);
-  return i == m.end() ? caf::actor{} : hand_out(i->second);
+  auto& t = s.of(k);
+  auto i = t.map.find(id);
+  return i == t.map.end() ? caf::actor{} : hand_out(t, i->second);
 }
 
-caf::actor router::hand_out(entry& e) {
+caf::actor router::hand_out(table& t, entry& e) {
   ++e.routed;
-  e.last_generation = generation_.load(std::memory_order_relaxed);
-  e.last_capacity = capacity_generation_.load(std::memory_order_relaxed);
+  // Loaded under the shard's lock, so an entry moved later never holds an
+  // older generation than one moved before it.
+  auto generation = generation_.load(std::memory_order_relaxed);
+  auto capacity = capacity_generation_.load(std::memory_order_relaxed);
+  if (e.last_generation != generation || e.last_capacity != capacity) {
+    e.last_generation = generation;
+    e.last_capacity = capacity;
+    t.order.unlink(&e);
+    t.order.push_front(&e);
+  }
   return e.handle;
+}
+
+void router::recency::push_front(entry* e) {
+  e->newer = nullptr;
+  e->older = front;
+  if (front != nullptr)
+    front->newer = e;
+  else
+    back = e;
+  front = e;
+}
+
+void router::recency::unlink(entry* e) {
+  (e->newer != nullptr ? e->newer->older : front) = e->older;
+  (e->older != nullptr ? e->older->newer : back) = e->newer;
+  e->newer = e->older = nullptr;
 }
 
 bool router::passivate(entity_kind k, const std::string& id, const caf::actor_addr& self,
@@ -163,13 +190,14 @@ bool router::erase(entity_kind k, const std::string& id, const caf::actor_addr& 
   auto& s = shard_of(id);
   {
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto& m = s.of(k);
-    auto i = m.find(id);
-    if (i == m.end() || i->second.handle.address() != addr)
+    auto& t = s.of(k);
+    auto i = t.map.find(id);
+    if (i == t.map.end() || i->second.handle.address() != addr)
       return true; // forgotten already, or a newer incarnation: nobody routes to it
     if (received != nullptr && i->second.routed != *received)
       return false; // messages are on their way to it
-    m.erase(i);
+    t.order.unlink(&i->second);
+    t.map.erase(i);
   }
   gauge(k) -= 1;
   return true;
@@ -189,10 +217,9 @@ std::vector<router::idle_entity> router::collect_idle_in(size_t i, uint64_t swee
   std::vector<idle_entity> idle;
   auto& s = shards_[i];
   std::lock_guard<std::mutex> guard{s.mtx};
-  for (auto* m : {&s.users, &s.conversations})
-    for (auto& [id, e] : *m)
-      if (sweep >= e.last_generation + 3)
-        idle.push_back({e.handle, e.routed});
+  for (auto* t : {&s.users, &s.conversations})
+    for (auto* e = t->order.back; e != nullptr && sweep >= e->last_generation + 3; e = e->newer)
+      idle.push_back({e->handle, e->routed});
   return idle;
 }
 
@@ -207,9 +234,9 @@ std::vector<router::idle_entity> router::collect_crowded() {
   std::vector<idle_entity> idle;
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto& [id, e] : s.conversations)
-      if (now - e.last_capacity >= 2)
-        idle.push_back({e.handle, e.routed});
+    for (auto* e = s.conversations.order.back; e != nullptr && now >= e->last_capacity + 2;
+         e = e->newer)
+      idle.push_back({e->handle, e->routed});
   }
   return idle;
 }
@@ -226,8 +253,8 @@ void router::stop_all() {
   std::vector<caf::actor> all;
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto* m : {&s.users, &s.conversations})
-      for (auto& [id, e] : *m)
+    for (auto* t : {&s.users, &s.conversations})
+      for (auto& [id, e] : t->map)
         all.push_back(e.handle);
   }
   for (auto& h : all)

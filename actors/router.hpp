@@ -30,6 +30,15 @@
 // or more passivate then, by the same rule as above, so nothing is lost; the
 // next message reloads them from storage.
 //
+// A sweep reads only the entities it ticks: each shard keeps its entities in
+// the order they were last routed to (moved to the front when a sweep's or a
+// capacity check's generation changed since their last route, so at most once
+// per generation), and a sweep walks from the back until the first entity
+// routed to recently. Walking every entity took about 0.7 us each on the
+// node's core: 150 ms at 200,000 conversations every idle-timeout / 2, and
+// at the max-conversations cap the capacity check walked all of them every
+// second.
+//
 // A sweep's ticks are paced: a busy node finds hundreds of thousands of
 // idle conversations at once (W1 starts one per new pair), and passivating
 // them takes several microseconds each on the threads that also serve the
@@ -116,16 +125,31 @@ private:
     uint64_t routed = 0;
     uint64_t last_generation = 0; ///< sweep generation of the last route
     uint64_t last_capacity = 0;   ///< capacity sweep count at the last route
+    entry* newer = nullptr;       ///< toward the front of its recency list
+    entry* older = nullptr;       ///< toward its back
+  };
+
+  /// One map's entries, most recently moved first: both generations of
+  /// the entries never grow from the front to the back.
+  struct recency {
+    entry* front = nullptr;
+    entry* back = nullptr;
+    void push_front(entry* e);
+    void unlink(entry* e);
+  };
+
+  /// The entities of one kind in a shard: the table and its order.
+  struct table {
+    std::unordered_map<std::string, entry> map;
+    recency order;
   };
 
   struct shard {
     mutable std::mutex mtx;
-    std::unordered_map<std::string, entry> users;
-    std::unordered_map<std::string, entry> conversations;
+    table users;
+    table conversations;
 
-    std::unordered_map<std::string, entry>& of(entity_kind k) {
-      return k == entity_kind::user ? users : conversations;
-    }
+    table& of(entity_kind k) { return k == entity_kind::user ? users : conversations; }
   };
 
   static constexpr size_t shard_count = 64;
@@ -146,8 +170,8 @@ private:
   shard& shard_of(const std::string& id);
   caf::actor spawn_entity(entity_kind k, const std::string& id);
   /// Counts one message to `e` and marks it recently routed; its handle.
-  /// REQUIRES: e's shard locked.
-  caf::actor hand_out(entry& e);
+  /// REQUIRES: e's shard locked; `t` is e's table.
+  caf::actor hand_out(table& t, entry& e);
   /// Forgets entity `id` if `addr` is still its actor (an actor that ended).
   void forget(entity_kind k, const std::string& id, const caf::actor_addr& addr);
   /// Forgets entity `id` if `addr` is still its actor and, when `received`

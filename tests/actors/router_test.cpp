@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -184,4 +185,33 @@ TEST_CASE("every idle entity passivates when a sweep finds many at once") {
   for (int i = 0; i < 1000 && f.stats.active_users != 0; ++i)
     std::this_thread::sleep_for(10ms);
   CHECK(f.stats.active_users == 0);
+}
+
+TEST_CASE("a sweep finds exactly the entities not routed to for three generations") {
+  fixture f{1h}; // the test runs the sweeps itself
+  std::vector<caf::actor> users;
+  for (int i = 0; i < 300; ++i) {
+    auto u = f.routes->route(entity_kind::user, "user" + std::to_string(i));
+    REQUIRE(u);
+    users.push_back(*u);
+  }
+  CHECK(f.routes->collect_idle().empty());
+  // Every third user is routed to again, in the next generation: the sweep
+  // walks the entities in the order of their last route, from the oldest,
+  // and must neither stop at these nor miss the idle ones behind them.
+  for (size_t i = 0; i < users.size(); i += 3)
+    CHECK(f.routes->find(entity_kind::user, "user" + std::to_string(i)) == users[i]);
+  CHECK(f.routes->collect_idle().empty());
+  auto handles = [](const std::vector<router::idle_entity>& idle) {
+    std::set<caf::actor> out;
+    for (const auto& e : idle)
+      out.insert(e.handle);
+    return out;
+  };
+  std::set<caf::actor> not_again;
+  for (size_t i = 0; i < users.size(); ++i)
+    if (i % 3 != 0)
+      not_again.insert(users[i]);
+  CHECK(handles(f.routes->collect_idle()) == not_again);
+  CHECK(handles(f.routes->collect_idle()).size() == users.size()); // now all of them
 }

@@ -1,6 +1,8 @@
 // Direct chat between real clients of a real node, over every transport.
 #include "node_process.hpp"
 
+#include "bench/load/node_metrics.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -390,11 +392,9 @@ TEST_CASE("/metrics counts every answered request by type and every group commit
 
   auto [status, body] = http(node.ws_port(), "GET", "/metrics", "");
   REQUIRE(status == 200);
-  // The value of the first line that starts with `prefix`, or -1.
-  auto value = [&body = body](const std::string& prefix) {
-    auto at = body.find("\n" + prefix + " ");
-    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + prefix.size() + 2));
-  };
+  // One scrape, read with the load generator's parser; a missing series throws.
+  auto samples = chorus::bench::parse_metrics(body);
+  auto value = [&samples](const std::string& series) { return samples.at(series); };
   CHECK(value(R"(chorus_request_seconds_count{type="message.send"})") == 3);
   CHECK(value(R"(chorus_request_seconds_bucket{type="message.send",le="+Inf"})") == 3);
   CHECK(value(R"(chorus_request_seconds_sum{type="message.send"})") > 0);

@@ -1,5 +1,6 @@
 #include "net/http_api.hpp"
 
+#include "net/validate.hpp"
 #include "node/token.hpp"
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,8 @@ std::optional<decode_error> parse_api_request(std::string_view method, std::stri
   auto& f = out->frame;
   using json = nlohmann::json;
   auto body_json = [&](json* doc) -> std::optional<decode_error> {
+    if (holds_nul(body))
+      return api_error(errc::bad_request, "the body must be a JSON object");
     *doc = json::parse(body.begin(), body.end(), nullptr, false);
     if (doc->is_discarded() || !doc->is_object())
       return api_error(errc::bad_request, "the body must be a JSON object");

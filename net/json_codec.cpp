@@ -1,5 +1,6 @@
 // JSON <-> pb::Frame. The field names are the contract of docs/protocol.md.
 #include "net/codec.hpp"
+#include "net/validate.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -180,10 +181,12 @@ public:
   /// JSON text that is known to be one valid value; empty writes null.
   json_writer& raw(std::string_view text) {
     separate();
-    // A byte order mark is the one thing nlohmann's parser skips that may
-    // not stand inside a document; content written before it was refused.
+    // Content stored before these were refused: a byte order mark, which
+    // nlohmann's parser skips, and bytes after a NUL, where it stops. What
+    // the parser read then is what is written.
     if (text.substr(0, 3) == "\xEF\xBB\xBF")
       text.remove_prefix(3);
+    text = text.substr(0, text.find('\0'));
     if (text.empty())
       out_ += "null";
     else
@@ -457,6 +460,8 @@ std::optional<decode_error> decode_json_payload(std::string_view type, const jso
 }
 
 std::optional<decode_error> decode_json(std::string_view text, pb::Frame* out) {
+  if (holds_nul(text))
+    return decode_error{errc::bad_request, "frame is not valid JSON", {}};
   auto doc = json::parse(text.begin(), text.end(), nullptr, false);
   if (doc.is_discarded())
     return decode_error{errc::bad_request, "frame is not valid JSON", {}};

@@ -197,7 +197,7 @@ std::optional<error_info> inspect_content(std::string_view json, size_t max_byte
     return error_info{errc::bad_request, "content must not start with a byte order mark"};
   content_info info;
   content_reader reader{&info};
-  if (!nlohmann::json::sax_parse(json.begin(), json.end(), &reader))
+  if (holds_nul(json) || !nlohmann::json::sax_parse(json.begin(), json.end(), &reader))
     return error_info{errc::bad_request, "content is not valid JSON"};
   if (reader.top_null())
     return error_info{errc::bad_request, "content must not be null"};

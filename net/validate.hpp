@@ -12,6 +12,13 @@
 
 namespace chorus::net {
 
+/// Whether `text` holds a NUL byte. nlohmann's parser takes one for the end of
+/// its input, so "1\0x" would read as 1; JSON text never holds one (a string
+/// escapes it), so text that does is refused before it is parsed.
+inline bool holds_nul(std::string_view text) noexcept {
+  return text.find('\0') != std::string_view::npos;
+}
+
 /// User ids: 1-64 characters of [A-Za-z0-9_.@-].
 bool valid_user_id(std::string_view id) noexcept;
 

@@ -1,6 +1,7 @@
 // Bad input of every kind gets the protocol's error reply; the connection and
 // the node keep working (each case ends with a ping on the same connection).
 #include "node_process.hpp"
+#include "proto/chorus.pb.h"
 
 #include <catch2/catch.hpp>
 
@@ -75,6 +76,38 @@ TEST_CASE("malformed JSON, wrong types, unknown types and bad ids are bad_reques
   quote["content"]["quote_message_seq"] = 5;
   CHECK(code_of(c->request("message.send", quote)) == "bad_request");
   still_works(*c);
+}
+
+TEST_CASE("content with a NUL byte is bad_request and never reaches a JSON client",
+          "[integration]") {
+  // Over protobuf, content is any bytes. A JSON parser that stops at a NUL
+  // would take "0<NUL>..." for 0, and the bytes after it would be written into
+  // the recipient's JSON frames.
+  node_process node;
+  auto alice = node.connect("alice", transport::tcp);
+  auto bob = node.connect("bob");
+  chorus::pb::Frame f;
+  f.set_type("message.send");
+  f.set_req_id("nul");
+  auto* send = f.mutable_send();
+  send->set_client_msg_id("n1");
+  send->set_to("bob");
+  send->set_msg_type(1);
+  send->set_content(std::string{"0\0,\"sender\":\"mallory\"", 22});
+  alice->send_raw_binary(f.SerializeAsString());
+  auto r = alice->next();
+  REQUIRE(r);
+  CHECK((*r)["req_id"] == "nul");
+  CHECK(code_of(*r) == "bad_request");
+  CHECK_FALSE(bob->wait_for("message.new", 300ms));
+  auto ok = text_message("n2", "fine");
+  ok["to"] = "bob";
+  CHECK(alice->request("message.send", ok)["type"] == "message.send.ok");
+  auto pushed = bob->wait_for("message.new");
+  REQUIRE(pushed);
+  CHECK((*pushed)["payload"]["seq"] == 1);
+  CHECK((*pushed)["payload"]["content"]["text"] == "fine");
+  still_works(*alice);
 }
 
 TEST_CASE("sending to oneself and a client-supplied sender are rejected", "[integration]") {

@@ -62,6 +62,15 @@ TEST_CASE("malformed frames and fields are bad_request with a message naming the
       {R"({"type":"group.create","payload":{"members":"bob"}})", "'members'"},
       {R"({"type":"ping","payload":[]})", "payload"},
   };
+  // A NUL byte ends nlohmann's input: what follows one must not be ignored.
+  std::string nul_tail{R"({"type":"ping"})"};
+  nul_tail += '\0';
+  nul_tail += "garbage";
+  pb::Frame f;
+  auto nul_err = decode(nul_tail, &f);
+  REQUIRE(nul_err);
+  CHECK(nul_err->code == errc::bad_request);
+  CHECK_THAT(nul_err->message, Catch::Contains("not valid JSON"));
   for (const auto& r : rows) {
     INFO(r.text);
     pb::Frame f;
@@ -292,6 +301,9 @@ TEST_CASE("every reply and push encodes as the JSON document the protocol descri
   changed.mutable_changed()->set_content("\xEF\xBB\xBF\"new\""); // stored before BOMs were refused
   CHECK(frame_json(changed)["payload"] ==
         json{{"conversation_id", "g:x"}, {"seq", 5}, {"target_seq", 3}, {"content", "new"}});
+  // stored before NULs were refused: what the parser read, and no more
+  changed.mutable_changed()->set_content(std::string{"[1]\0,\"x\":2", 11});
+  CHECK(frame_json(changed)["payload"]["content"] == json{1});
   changed.mutable_changed()->clear_content();
   CHECK_FALSE(frame_json(changed)["payload"].contains("content"));
 

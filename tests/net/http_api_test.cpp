@@ -39,6 +39,9 @@ TEST_CASE("HTTP API paths map onto protocol frames", "[net]") {
   auto body = parse_api_request("POST", "/v1/messages", "not json", &bad);
   REQUIRE(body);
   CHECK(body->code == errc::bad_request);
+  auto nul = parse_api_request("POST", "/v1/messages", std::string{"{}\0{", 4}, &bad);
+  REQUIRE(nul);
+  CHECK(nul->code == errc::bad_request);
 }
 
 TEST_CASE("bearer tokens name their user only with a valid MAC", "[net]") {

@@ -46,6 +46,10 @@ TEST_CASE("content is checked for size, JSON and the fields the server reads", "
   CHECK(inspect_content("\"\xED\xA0\x80\"", 100, &info)); // a UTF-16 surrogate
   CHECK(inspect_content("{} {}", 100, &info));
   CHECK(inspect_content("{/* c */}", 100, &info));
+  // nlohmann's parser stops at a NUL byte: "0\0..." would pass as 0 and be
+  // written into pushes with the bytes after it.
+  CHECK(inspect_content(std::string{"0\0,\"x\":1", 8}, 100, &info));
+  CHECK(inspect_content(std::string{"{}\0", 3}, 100, &info));
 
   content_info rich;
   REQUIRE_FALSE(inspect_content(

@@ -10,7 +10,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +39,8 @@ node_process::node_process(std::vector<std::string> extra) : extra_(std::move(ex
                ("chorus-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
                   .string();
   std::filesystem::remove_all(data_dir_);
+  log_path_ = data_dir_ + ".log";
+  std::filesystem::remove(log_path_);
   start();
 }
 
@@ -43,6 +48,14 @@ node_process::~node_process() {
   if (pid_ > 0)
     stop();
   std::filesystem::remove_all(data_dir_);
+  if (auto text = log(); !text.empty())
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  std::filesystem::remove(log_path_);
+}
+
+std::string node_process::log() const {
+  std::ifstream in{log_path_, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
 void node_process::start() {
@@ -57,9 +70,13 @@ void node_process::start() {
   int out[2];
   if (pipe(out) != 0)
     throw std::runtime_error("pipe failed");
+  int err = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (err < 0)
+    throw std::runtime_error("cannot open " + log_path_);
   pid_ = fork();
   if (pid_ == 0) {
     dup2(out[1], STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
     close(out[0]);
     close(out[1]);
     std::vector<char*> argv;
@@ -70,6 +87,7 @@ void node_process::start() {
     _exit(127);
   }
   close(out[1]);
+  ::close(err);
   // Wait for "ready ws=PORT tcp=PORT".
   FILE* f = fdopen(out[0], "r");
   char line[256];

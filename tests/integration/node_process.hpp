@@ -31,6 +31,9 @@ public:
   uint16_t tcp_port() const { return tcp_port_; }
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return pid_; }
+  /// What the node has written to stderr so far (its log). The destructor
+  /// copies it to the test's stderr.
+  std::string log() const;
 
   /// A connected client, authenticated as `user` unless `user` is empty.
   std::unique_ptr<client::client>
@@ -39,6 +42,7 @@ public:
 private:
   std::vector<std::string> extra_;
   std::string data_dir_;
+  std::string log_path_; ///< the node's stderr, kept over restarts
   pid_t pid_ = -1;
   uint16_t ws_port_ = 0;
   uint16_t tcp_port_ = 0;

@@ -166,10 +166,10 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         auto& st = self->state;
         if (!st.pending_signals)
           return;
-        for (const auto& [conv, last_seq] : *st.pending_signals) {
+        for (const auto& pending : *st.pending_signals) {
           auto p = make_push("conversation.signal", [&](pb::Frame& f) {
-            f.mutable_signal()->set_conversation_id(conv);
-            f.mutable_signal()->set_last_seq(last_seq);
+            f.mutable_signal()->set_conversation_id(pending.first);
+            f.mutable_signal()->set_last_seq(pending.second);
           });
           for (const auto& d : st.devices) {
             push_to(self, d, p);

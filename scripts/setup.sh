@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Chorus needs to build and test, only those
 # that are missing, without questions. Needs root (or sudo) only if something
-# is missing.
+# is missing. `scripts/setup.sh test` adds what only the tests need (clang and
+# libFuzzer for scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,9 @@ packages=(
   libcaf-dev libprotobuf-dev protobuf-compiler librocksdb-dev
   libboost-dev libjemalloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libexpat1-dev catch2
 )
+if [ "${1:-}" = test ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

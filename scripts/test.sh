@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks formatting, builds everything (node,
 # client, examples, tests) with AddressSanitizer and UndefinedBehaviorSanitizer,
-# and runs every test. Exits non-zero on any failure or if no test ran.
+# fuzzes the input readers for a minute, and runs every test. Exits non-zero
+# on any failure or if no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh test
 
 echo "== format"
 git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
@@ -18,6 +19,9 @@ for wire in tcp ws; do
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 SHORT=1 BUILD_DIR=build-ci WIRE=$wire \
     RESULTS=build-ci/bench-results/$wire bench/run.sh all
 done
+
+echo "== fuzzing what the node reads from clients (60 s)"
+scripts/fuzz.sh 60
 
 echo "== tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

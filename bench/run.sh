@@ -3,6 +3,12 @@
 #
 #   bench/run.sh w1|w2|w3|w4|w6|all [extra chorus-load options]
 #   bench/run.sh profile [chorus-load workload options]
+#   bench/run.sh limits [chorus-limits options]
+#
+# `limits` measures what this machine allows, the way the node uses it, to
+# read the other figures against: small frames written to 1,000 loopback TCP
+# connections from the node's core, one send() each; frames read there, as
+# the node's sessions read them; 4 KiB WAL syncs (bench/limits.cpp).
 #
 # `profile` runs chorus-load (by default W1 random pairs at saturation:
 # --workload=w1 --users=1000 --window=1) and records the node with perf for
@@ -37,7 +43,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-workload=${1:?usage: bench/run.sh w1|w2|w3|w4|w6|all [options]}
+workload=${1:?usage: bench/run.sh w1|w2|w3|w4|w6|all|limits|profile [options]}
 shift
 extra=("$@")
 short=${SHORT:-0}
@@ -410,13 +416,25 @@ profile() {
   fi
 }
 
+limits() {
+  echo "== machine limits: loopback socket sends and reads on core $node_cpu, WAL syncs"
+  local short_args=()
+  [ "$short" = 1 ] && short_args=(--connections=100 --seconds=0.5 --syncs=200)
+  local dir
+  dir=$(mktemp -d /tmp/chorus-bench.XXXXXX) # where the node keeps its data
+  "$BUILD_DIR/chorus-limits" --node-cpu="$node_cpu" --load-cpu="$load_cpu" --dir="$dir" \
+    --json="$results/limits.json" "${short_args[@]}" "${extra[@]}"
+  rm -rf "$dir"
+}
+
 case "$workload" in
   profile) profile ;;
+  limits) limits ;;
   w1) w1 ;;
   w2) w2 ;;
   w3) w3 ;;
   w4) w4 ;;
   w6) w6 ;;
-  all) w1; w2; w3; w4; w6 ;;
+  all) limits; w1; w2; w3; w4; w6 ;;
   *) echo "unknown workload $workload" >&2; exit 2 ;;
 esac

@@ -1,0 +1,325 @@
+// chorus-limits: what this machine allows, measured the way the node uses it,
+// so the node's figures can be read against them (docs/benchmarks.md):
+//
+// - socket writes: one thread on the node's core writes small frames to many
+//   loopback TCP connections, one send() each, as the node writes a reply or
+//   a push; a thread on the other core drains them. Sends a second and CPU
+//   per send on the writing core (the loopback delivery runs there too).
+// - socket reads: the other core writes frames, one send() each, round robin;
+//   the node's core waits in epoll and reads what each ready socket holds,
+//   as the node's sessions do. CPU per frame read on the node's core.
+// - WAL syncs: 4 KiB written and fdatasync()ed at a time into a file whose
+//   blocks already exist (the node recycles its WAL files), and into a new
+//   file that grows with each write.
+//
+//   chorus-limits [--connections=1000] [--frame-bytes=100] [--seconds=3]
+//                 [--syncs=2000] [--dir=/tmp] [--node-cpu=0] [--load-cpu=1]
+//                 [--json=FILE]
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct options {
+  int connections = 1000;
+  int frame_bytes = 100;
+  double seconds = 3;
+  int syncs = 2000;
+  std::string dir = "/tmp";
+  int node_cpu = 0;
+  int load_cpu = 1;
+  std::string json;
+};
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "chorus-limits: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto eq = a.find('=');
+    auto key = a.substr(0, eq);
+    auto val = eq == std::string::npos ? std::string{} : a.substr(eq + 1);
+    if (key == "--connections")
+      o.connections = std::stoi(val);
+    else if (key == "--frame-bytes")
+      o.frame_bytes = std::stoi(val);
+    else if (key == "--seconds")
+      o.seconds = std::stod(val);
+    else if (key == "--syncs")
+      o.syncs = std::stoi(val);
+    else if (key == "--dir")
+      o.dir = val;
+    else if (key == "--node-cpu")
+      o.node_cpu = std::stoi(val);
+    else if (key == "--load-cpu")
+      o.load_cpu = std::stoi(val);
+    else if (key == "--json")
+      o.json = val;
+    else {
+      std::fprintf(stderr, "chorus-limits: unknown option %s (see the header of bench/limits.cpp)\n",
+                   a.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.connections < 1 || o.frame_bytes < 1 || o.seconds <= 0 || o.syncs < 1) {
+    std::fprintf(stderr, "chorus-limits: counts and sizes must be positive\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+using clock_type = std::chrono::steady_clock;
+
+double since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// `n` loopback TCP connections: node[i] is the accepted end, peer[i] the
+/// connecting one; both non-blocking, with TCP_NODELAY as the node sets it.
+void connect_pairs(int n, std::vector<int>& node, std::vector<int>& peer) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0)
+    die("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listener, 1024) != 0)
+    die("listen");
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int one = 1;
+  for (int i = 0; i < n; ++i) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      die("connect (raise the open file limit or lower --connections)");
+    int s = accept(listener, nullptr, nullptr);
+    if (s < 0)
+      die("accept");
+    for (int fd : {c, s}) {
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    node.push_back(s);
+    peer.push_back(c);
+  }
+  close(listener);
+}
+
+/// Reads everything each ready socket holds until `stop`; returns bytes read.
+uint64_t drain(const std::vector<int>& fds, const std::atomic<bool>& stop, uint64_t* reads) {
+  int ep = epoll_create1(0);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fds[i];
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+  }
+  std::vector<epoll_event> ready(256);
+  std::vector<char> buf(64 * 1024);
+  uint64_t bytes = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 50);
+    for (int i = 0; i < n; ++i) {
+      auto r = recv(ready[i].data.fd, buf.data(), buf.size(), 0);
+      if (r > 0) {
+        bytes += static_cast<uint64_t>(r);
+        ++*reads;
+      }
+    }
+  }
+  close(ep);
+  return bytes;
+}
+
+struct socket_figures {
+  double per_second = 0;  ///< frames sent (or read) a second, wall clock
+  double cpu_us = 0;      ///< CPU of the node's core per frame
+  double cpu_percent = 0; ///< of the node's thread
+};
+
+/// The node's core sends, one send() per frame, round robin.
+socket_figures measure_sends(const options& o, const std::vector<int>& node,
+                             const std::vector<int>& peer) {
+  std::atomic<bool> stop{false};
+  uint64_t reads = 0;
+  std::thread reader{[&] {
+    pin(o.load_cpu);
+    drain(peer, stop, &reads);
+  }};
+  pin(o.node_cpu);
+  std::string frame(static_cast<size_t>(o.frame_bytes), 'x');
+  uint64_t sent = 0;
+  auto t0 = clock_type::now();
+  double cpu0 = thread_cpu_seconds();
+  size_t i = 0;
+  while (true) {
+    if ((sent & 1023) == 0 && since(t0) >= o.seconds)
+      break;
+    if (send(node[i], frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+      ++sent;
+    i = i + 1 == node.size() ? 0 : i + 1;
+  }
+  double wall = since(t0), cpu = thread_cpu_seconds() - cpu0;
+  stop = true;
+  reader.join();
+  return {static_cast<double>(sent) / wall, cpu * 1e6 / static_cast<double>(sent),
+          100 * cpu / wall};
+}
+
+/// The other core sends, one send() per frame; the node's core reads.
+socket_figures measure_reads(const options& o, const std::vector<int>& node,
+                             const std::vector<int>& peer) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> sent{0};
+  std::thread writer{[&] {
+    pin(o.load_cpu);
+    std::string frame(static_cast<size_t>(o.frame_bytes), 'x');
+    size_t i = 0;
+    uint64_t n = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (send(peer[i], frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        ++n;
+      i = i + 1 == peer.size() ? 0 : i + 1;
+    }
+    sent = n;
+  }};
+  pin(o.node_cpu);
+  uint64_t reads = 0;
+  std::atomic<bool> reading_done{false};
+  std::thread timer{[&] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+    reading_done = true;
+  }};
+  auto t0 = clock_type::now();
+  double cpu0 = thread_cpu_seconds();
+  uint64_t bytes = drain(node, reading_done, &reads);
+  double wall = since(t0), cpu = thread_cpu_seconds() - cpu0;
+  stop = true;
+  writer.join();
+  timer.join();
+  double frames = static_cast<double>(bytes) / o.frame_bytes;
+  return {frames / wall, cpu * 1e6 / frames, 100 * cpu / wall};
+}
+
+struct sync_figures {
+  double per_second = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+/// 4 KiB pwrite + fdatasync, `n` times, at consecutive offsets; the file's
+/// blocks exist beforehand when `recycled`.
+sync_figures measure_syncs(const options& o, int n, bool recycled) {
+  std::string path = o.dir + "/chorus-limits-" + std::to_string(getpid()) + ".wal";
+  int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+  if (fd < 0)
+    die("open " + path);
+  std::vector<char> block(4096, 'w');
+  if (recycled) {
+    for (int i = 0; i < n; ++i)
+      if (pwrite(fd, block.data(), block.size(), static_cast<off_t>(i) * 4096) < 0)
+        die("pwrite");
+    if (fsync(fd) != 0)
+      die("fsync");
+  }
+  pin(o.node_cpu);
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(n));
+  auto t0 = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    auto s = clock_type::now();
+    if (pwrite(fd, block.data(), block.size(), static_cast<off_t>(i) * 4096) < 0 ||
+        fdatasync(fd) != 0)
+      die("write and sync");
+    us.push_back(since(s) * 1e6);
+  }
+  double wall = since(t0);
+  close(fd);
+  unlink(path.c_str());
+  std::sort(us.begin(), us.end());
+  auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))]; };
+  return {n / wall, at(0.5), at(0.99), us.back()};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse(argc, argv);
+  std::vector<int> node, peer;
+  connect_pairs(o.connections, node, peer);
+  auto sends = measure_sends(o, node, peer);
+  auto reads = measure_reads(o, node, peer);
+  for (int fd : node)
+    close(fd);
+  for (int fd : peer)
+    close(fd);
+  auto recycled = measure_syncs(o, o.syncs, true);
+  auto appended = measure_syncs(o, std::max(1, o.syncs / 4), false);
+
+  std::printf("machine limits: %d loopback TCP connections, %d-byte frames, node core %d\n",
+              o.connections, o.frame_bytes, o.node_cpu);
+  std::printf("socket sends      %9.0f /s  %6.2f us CPU each (node core %3.0f %%)\n",
+              sends.per_second, sends.cpu_us, sends.cpu_percent);
+  std::printf("socket reads      %9.0f frames/s  %6.2f us CPU each (node core %3.0f %%)\n",
+              reads.per_second, reads.cpu_us, reads.cpu_percent);
+  std::printf("WAL sync, recycled %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
+              recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, o.syncs);
+  std::printf("WAL sync, growing  %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
+              appended.per_second, appended.p50_us, appended.p99_us, appended.max_us,
+              std::max(1, o.syncs / 4));
+  if (!o.json.empty()) {
+    std::ofstream out{o.json};
+    char buf[1024];
+    std::snprintf(
+        buf, sizeof(buf),
+        "{\"connections\":%d,\"frame_bytes\":%d,"
+        "\"sends_per_second\":%.0f,\"send_cpu_us\":%.3f,"
+        "\"reads_per_second\":%.0f,\"read_cpu_us\":%.3f,"
+        "\"sync_recycled\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f},"
+        "\"sync_growing\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}}\n",
+        o.connections, o.frame_bytes, sends.per_second, sends.cpu_us, reads.per_second,
+        reads.cpu_us, recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us,
+        appended.per_second, appended.p50_us, appended.p99_us, appended.max_us);
+    out << buf;
+    if (!out)
+      die("write " + o.json);
+  }
+  return 0;
+}

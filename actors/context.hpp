@@ -38,6 +38,9 @@ struct actor_settings {
   uint32_t sync_limit_default = 100;
   uint32_t sync_limit_max = 1000;
   uint32_t list_limit_max = 1000;
+  /// Unread counts stop here: counting reads every unread entry, and a
+  /// user back from a busy group would make each sync read all of them.
+  uint32_t unread_max = 1000;
   uint32_t max_group_members = 10000;
   /// Groups with more members get (conversation, last_seq) signals instead
   /// of message pushes, coalesced per user over `signal_window`.

@@ -261,7 +261,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           bool found = false;
           auto s = ctx->db->read_messages(conv, q, &messages, &has_more);
           if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq, st.id, &unread);
+            s = ctx->db->count_unread(conv, entry.read_seq, st.id, cfg.unread_max, &unread);
           if (s.ok())
             s = ctx->db->get_conversation(conv, &rec, &found);
           if (!s.ok())
@@ -295,7 +295,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           pb::ConversationRecord rec;
           auto s = ctx->db->last_seq(conv, &last);
           if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq, st.id, &unread);
+            s = ctx->db->count_unread(conv, entry.read_seq, st.id, ctx->settings.unread_max,
+                                      &unread);
           if (s.ok())
             s = last_message(ctx, conv, r.summary.mutable_last_message(), &found);
           if (s.ok() && !found) {

@@ -41,6 +41,8 @@ node_config::node_config() {
       .add(history_max_, "history-max", "largest page size of history (default 500)")
       .add(sync_limit_, "sync-limit", "default messages per conversation in sync (default 100)")
       .add(sync_max_, "sync-max", "largest sync limit (default 1000)")
+      .add(unread_max_, "unread-max",
+           "unread counts in sync and conversations.list stop here (default 1000)")
       .add(max_group_members_, "max-group-members", "largest group (default 10000)")
       .add(large_group_, "large-group",
            "groups with more members get conversation.signal instead of message pushes "
@@ -163,6 +165,7 @@ std::vector<std::string> node_config::validate() const {
   range("limits.history-limit", history_limit_, 1, history_max_);
   range("limits.sync-max", sync_max_, 1, 100000);
   range("limits.sync-limit", sync_limit_, 1, sync_max_);
+  range("limits.unread-max", unread_max_, 1, 1000000000);
   range("limits.max-group-members", max_group_members_, 2, 1000000);
   range("limits.large-group", large_group_, 2, 1000000);
   if (signal_window_.count() < 0 || signal_window_ > std::chrono::seconds{10})
@@ -202,6 +205,7 @@ node_settings node_config::settings() const {
   a.history_limit_max = static_cast<uint32_t>(history_max_);
   a.sync_limit_default = static_cast<uint32_t>(sync_limit_);
   a.sync_limit_max = static_cast<uint32_t>(sync_max_);
+  a.unread_max = static_cast<uint32_t>(unread_max_);
   a.max_group_members = static_cast<uint32_t>(max_group_members_);
   a.large_group = static_cast<uint32_t>(large_group_);
   a.signal_window = signal_window_;

@@ -73,6 +73,7 @@ private:
   int64_t history_max_ = 500;
   int64_t sync_limit_ = 100;
   int64_t sync_max_ = 1000;
+  int64_t unread_max_ = 1000;
   int64_t max_group_members_ = 10000;
   int64_t large_group_ = 500;
   caf::timespan signal_window_ = std::chrono::milliseconds{50};

@@ -273,12 +273,12 @@ status store::read_messages(std::string_view conv, const range_query& q,
 }
 
 status store::count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
-                           uint64_t* out) const {
+                           uint64_t max, uint64_t* out) const {
   *out = 0;
   range_iterator it{db_, cfs_[static_cast<int>(column::messages)], message_key(conv, after_seq + 1),
                     prefix_end(message_prefix(conv))};
   pb::ChatMessage m;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->SeekToFirst(); it->Valid() && *out < max; it->Next()) {
     if (!m.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return status::error("storage: corrupt message");
     if (m.kind() == pb::MESSAGE && !m.recalled() && m.sender() != user)

@@ -115,9 +115,10 @@ public:
   status read_messages(std::string_view conv, const range_query& q,
                        std::vector<pb::ChatMessage>* out, bool* has_more) const;
 
-  /// Messages after `after_seq` of kind MESSAGE, not recalled, not sent by `user`.
+  /// Messages after `after_seq` of kind MESSAGE, not recalled, not sent by
+  /// `user`, counted up to `max` (the scan stops there).
   status count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
-                      uint64_t* out) const;
+                      uint64_t max, uint64_t* out) const;
 
   /// A live (unexpired) dedup entry; `*found` false if absent or expired.
   status get_dedup(std::string_view conv, std::string_view sender, std::string_view client_msg_id,

@@ -273,6 +273,22 @@ TEST_CASE("edits and recalls are log entries of their own and change the target"
   CHECK(ms[2]["kind"] == "recall");
 }
 
+TEST_CASE("unread counts stop at limits.unread-max in sync and the conversation list",
+          "[integration]") {
+  node_process node{{"--limits.unread-max=4"}};
+  auto alice = node.connect("alice");
+  for (int i = 1; i <= 6; ++i)
+    REQUIRE(send_text(*alice, "bob", "u" + std::to_string(i), "m")["payload"]["seq"] == i);
+  auto bob = node.connect("bob");
+  auto c = bob->request("sync")["payload"]["conversations"][0];
+  CHECK(c["unread"] == 4);          // six unread: the count stops at four
+  CHECK(c["messages"].size() == 6); // the messages themselves are all there
+  CHECK(bob->request("conversations.list")["payload"]["conversations"][0]["unread"] == 4);
+  REQUIRE(bob->request("message.read", {{"conversation_id", "d:alice:bob"},
+                                        {"read_seq", 3}})["type"] == "message.read.ok");
+  CHECK(bob->request("conversations.list")["payload"]["conversations"][0]["unread"] == 3);
+}
+
 TEST_CASE("read receipts, typing, unread counts and the conversation list", "[integration]") {
   node_process node;
   auto alice = node.connect("alice");

@@ -78,6 +78,9 @@ TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
   auto cap = parse({"--config-file=" + conf, "--actors.max-conversations=0"});
   REQUIRE(cap.size() == 1);
   CHECK_THAT(cap[0], Catch::Contains("actors.max-conversations"));
+  auto unread = parse({"--config-file=" + conf, "--limits.unread-max=0"});
+  REQUIRE(unread.size() == 1);
+  CHECK_THAT(unread[0], Catch::Contains("limits.unread-max"));
 }
 
 TEST_CASE("a boolean option takes true or false on the command line, over the file", "[node]") {

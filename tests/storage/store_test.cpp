@@ -131,8 +131,10 @@ TEST_CASE("range reads go forward from after_seq and backward from before_seq", 
   CHECK(more);
 
   uint64_t unread = 0;
-  REQUIRE(db->count_unread("g:r", 10, "a", &unread).ok());
+  REQUIRE(db->count_unread("g:r", 10, "a", 1000, &unread).ok());
   CHECK(unread == 5); // seqs 12, 14, 16, 18, 20 were sent by b
+  REQUIRE(db->count_unread("g:r", 10, "a", 3, &unread).ok());
+  CHECK(unread == 3); // the count stops at its maximum
   uint64_t last = 0;
   REQUIRE(db->last_seq("g:r2", &last).ok());
   CHECK(last == 1);

@@ -83,10 +83,23 @@ int run_w4(const options& o, json& summary) {
     auto& convs = r["payload"]["conversations"];
     if (convs.empty())
       break;
+    // The acks go out together, as a client sends them, and are then
+    // collected: each is a durable write, and one at a time they would
+    // measure the WAL sync latency times the number of conversations.
+    size_t acks = 0;
     for (auto& conv : convs) {
       received += conv["messages"].size();
       auto last = conv["messages"].back()["seq"];
-      c->request("message.ack", {{"conversation_id", conv["conversation_id"]}, {"seq", last}});
+      c->send({{"type", "message.ack"},
+               {"req_id", "ack" + std::to_string(acks++)},
+               {"payload", {{"conversation_id", conv["conversation_id"]}, {"seq", last}}}});
+    }
+    for (; acks > 0; --acks) {
+      auto reply = c->next(std::chrono::seconds{60});
+      if (!reply || (*reply)["type"] != "message.ack.ok") {
+        summary["error"] = reply ? *reply : json{"no reply to message.ack"};
+        return 1;
+      }
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

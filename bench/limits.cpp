@@ -80,7 +80,8 @@ options parse(int argc, char** argv) {
     else if (key == "--json")
       o.json = val;
     else {
-      std::fprintf(stderr, "chorus-limits: unknown option %s (see the header of bench/limits.cpp)\n",
+      std::fprintf(stderr,
+                   "chorus-limits: unknown option %s (see the header of bench/limits.cpp)\n",
                    a.c_str());
       std::exit(2);
     }
@@ -274,7 +275,9 @@ sync_figures measure_syncs(const options& o, int n, bool recycled) {
   close(fd);
   unlink(path.c_str());
   std::sort(us.begin(), us.end());
-  auto at = [&](double q) { return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))]; };
+  auto at = [&](double q) {
+    return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))];
+  };
   return {n / wall, at(0.5), at(0.99), us.back()};
 }
 

@@ -3,7 +3,8 @@
 # protobuf frames, content, HTTP API requests, tokens: tests/fuzz/fuzz_input.cpp)
 # with libFuzzer, AddressSanitizer and UndefinedBehaviorSanitizer.
 #
-#   scripts/fuzz.sh [SECONDS]      default 60; needs clang (scripts/setup.sh)
+#   scripts/fuzz.sh [SECONDS [libFuzzer flags]]   SECONDS default 60; needs
+#                                                  clang (scripts/setup.sh test)
 #
 # The corpus grows in build-fuzz/corpus and is reused by later runs. A
 # finding stops the run with exit status 1 and leaves its input in
@@ -12,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+shift || true
 dir=${FUZZ_DIR:-build-fuzz}
 
 if [ ! -f "$dir/build.ninja" ]; then
@@ -49,4 +51,4 @@ seed token '1alice.0.5f3c'
 # -timeout: an input that takes over 10 s is a hang; -rss_limit_mb: a leak or
 # an allocation out of proportion to the input.
 "$dir/fuzz_input" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 -artifact_prefix="$dir/" "$corpus"
+  -print_final_stats=1 -artifact_prefix="$dir/" "$@" "$corpus"

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <set>
 #include <thread>
 
 using namespace chorus::test;
@@ -183,6 +185,64 @@ TEST_CASE("an oversized TCP frame is dropped with too_large and the stream conti
   auto g = c->next();
   REQUIRE(g);
   CHECK((*g)["payload"]["code"] == "bad_request");
+  still_works(*c);
+}
+
+TEST_CASE("TCP frames split anywhere, oversized ones among them, are each answered once",
+          "[integration]") {
+  // The session's reader keeps partial frames, skips oversized ones across
+  // reads and grows and shrinks its buffer: a stream of pings, too-large
+  // frames and frames just under the limit, cut into random pieces.
+  node_process node{{"--net.max-frame-bytes=4096", "--limits.max-content-bytes=1024"}};
+  auto c = node.connect("alice", transport::tcp);
+  std::mt19937 rng{7};
+  auto be32 = [](size_t n) {
+    std::string h(4, '\0');
+    for (int i = 0; i < 4; ++i)
+      h[i] = static_cast<char>((n >> (24 - 8 * i)) & 0xff);
+    return h;
+  };
+  std::string stream;
+  std::vector<std::string> expected; // the req_id of a ping, or "too_large"
+  for (int i = 0; i < 200; ++i) {
+    auto kind = rng() % 4;
+    if (kind == 0) { // oversized: its length, then that many bytes
+      auto n = 4097 + rng() % 20000;
+      stream += be32(n) + std::string(n, static_cast<char>(rng()));
+      expected.push_back("too_large");
+    } else {
+      chorus::pb::Frame f;
+      f.set_type("ping");
+      f.set_req_id("p" + std::to_string(i));
+      auto bytes = f.SerializeAsString();
+      if (kind == 1) // padded to just under the limit: field 999, 4,000 bytes
+        bytes += std::string{"\xba\x3e\xa0\x1f"} + std::string(4000, 'u');
+      REQUIRE(bytes.size() <= 4096);
+      stream += be32(bytes.size()) + bytes;
+      expected.push_back(f.req_id());
+    }
+  }
+  for (size_t at = 0; at < stream.size();) {
+    auto n = std::min<size_t>(stream.size() - at, 1 + rng() % 3000);
+    c->send_raw_bytes(stream.substr(at, n));
+    at += n;
+    if (rng() % 8 == 0)
+      std::this_thread::sleep_for(1ms); // let the node read a partial frame
+  }
+  // Replies are matched by req_id, not by order: decode errors are written
+  // by the session at once, pings answered by the connection actor.
+  std::multiset<std::string> want(expected.begin(), expected.end()), got;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    auto r = c->next();
+    REQUIRE(r);
+    INFO(r->dump());
+    if ((*r)["type"] == "ping.ok")
+      got.insert((*r)["req_id"].get<std::string>());
+    else
+      got.insert(code_of(*r));
+  }
+  CHECK(got == want);
+  CHECK_FALSE(c->next(200ms)); // nothing answered twice
   still_works(*c);
 }
 

@@ -145,7 +145,7 @@ void connect_pairs(int n, std::vector<int>& node, std::vector<int>& peer) {
 }
 
 /// Reads everything each ready socket holds until `stop`; returns bytes read.
-uint64_t drain(const std::vector<int>& fds, const std::atomic<bool>& stop, uint64_t* reads) {
+uint64_t drain(const std::vector<int>& fds, const std::atomic<bool>& stop) {
   int ep = epoll_create1(0);
   for (size_t i = 0; i < fds.size(); ++i) {
     epoll_event ev{};
@@ -160,14 +160,27 @@ uint64_t drain(const std::vector<int>& fds, const std::atomic<bool>& stop, uint6
     int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 50);
     for (int i = 0; i < n; ++i) {
       auto r = recv(ready[i].data.fd, buf.data(), buf.size(), 0);
-      if (r > 0) {
+      if (r > 0)
         bytes += static_cast<uint64_t>(r);
-        ++*reads;
-      }
     }
   }
   close(ep);
   return bytes;
+}
+
+/// Sends `frame_bytes`-byte frames round robin over `fds`, one send() each,
+/// until `done()` (asked every 1,024 attempts); returns the frames sent.
+template <class Done>
+uint64_t send_round_robin(const std::vector<int>& fds, int frame_bytes, Done done) {
+  std::string frame(static_cast<size_t>(frame_bytes), 'x');
+  uint64_t sent = 0;
+  for (uint64_t attempt = 0;; ++attempt) {
+    if ((attempt & 1023) == 0 && done())
+      return sent;
+    if (send(fds[attempt % fds.size()], frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) >
+        0)
+      ++sent;
+  }
 }
 
 struct socket_figures {
@@ -180,24 +193,14 @@ struct socket_figures {
 socket_figures measure_sends(const options& o, const std::vector<int>& node,
                              const std::vector<int>& peer) {
   std::atomic<bool> stop{false};
-  uint64_t reads = 0;
   std::thread reader{[&] {
     pin(o.load_cpu);
-    drain(peer, stop, &reads);
+    drain(peer, stop);
   }};
   pin(o.node_cpu);
-  std::string frame(static_cast<size_t>(o.frame_bytes), 'x');
-  uint64_t sent = 0;
   auto t0 = clock_type::now();
   double cpu0 = thread_cpu_seconds();
-  size_t i = 0;
-  while (true) {
-    if ((sent & 1023) == 0 && since(t0) >= o.seconds)
-      break;
-    if (send(node[i], frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-      ++sent;
-    i = i + 1 == node.size() ? 0 : i + 1;
-  }
+  uint64_t sent = send_round_robin(node, o.frame_bytes, [&] { return since(t0) >= o.seconds; });
   double wall = since(t0), cpu = thread_cpu_seconds() - cpu0;
   stop = true;
   reader.join();
@@ -209,21 +212,11 @@ socket_figures measure_sends(const options& o, const std::vector<int>& node,
 socket_figures measure_reads(const options& o, const std::vector<int>& node,
                              const std::vector<int>& peer) {
   std::atomic<bool> stop{false};
-  std::atomic<uint64_t> sent{0};
   std::thread writer{[&] {
     pin(o.load_cpu);
-    std::string frame(static_cast<size_t>(o.frame_bytes), 'x');
-    size_t i = 0;
-    uint64_t n = 0;
-    while (!stop.load(std::memory_order_relaxed)) {
-      if (send(peer[i], frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-        ++n;
-      i = i + 1 == peer.size() ? 0 : i + 1;
-    }
-    sent = n;
+    send_round_robin(peer, o.frame_bytes, [&] { return stop.load(std::memory_order_relaxed); });
   }};
   pin(o.node_cpu);
-  uint64_t reads = 0;
   std::atomic<bool> reading_done{false};
   std::thread timer{[&] {
     std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
@@ -231,7 +224,7 @@ socket_figures measure_reads(const options& o, const std::vector<int>& node,
   }};
   auto t0 = clock_type::now();
   double cpu0 = thread_cpu_seconds();
-  uint64_t bytes = drain(node, reading_done, &reads);
+  uint64_t bytes = drain(node, reading_done);
   double wall = since(t0), cpu = thread_cpu_seconds() - cpu0;
   stop = true;
   writer.join();

@@ -238,9 +238,6 @@ caf::result<pb::EventOk> change(self_ptr self, const std::string& user, uint64_t
         keep_in_tail(st, ctx, event);
         if (st.tail)
           st.tail->rewrite(changed);
-        pb::EventOk ok;
-        ok.set_seq(event.seq());
-        rp.deliver(std::move(ok));
         auto p = make_push(event.kind() == pb::RECALL ? "message.recalled" : "message.edited",
                            [&](pb::Frame& f) {
                              auto* c = f.mutable_changed();
@@ -249,7 +246,10 @@ caf::result<pb::EventOk> change(self_ptr self, const std::string& user, uint64_t
                              c->set_target_seq(event.target_seq());
                              c->set_content(event.content());
                            });
-        publish_entry(self, ctx, p, origin);
+        publish_entry(self, ctx, p, origin); // before the ack, as for a message
+        pb::EventOk ok;
+        ok.set_seq(event.seq());
+        rp.deliver(std::move(ok));
       },
       [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });
   return rp;
@@ -378,6 +378,13 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               st.durable_seq = std::max(st.durable_seq, m.seq());
               keep_in_tail(st, ctx, m);
               auto reply = reply_of(m);
+              // The members hear of the entry before the sender does, so
+              // that whoever learns of the ack finds it in every member's
+              // sync and conversation list (user_state.hpp).
+              notify_members(self, ctx, created_for, true);
+              auto p = make_push("message.new",
+                                 [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
+              publish_entry(self, ctx, p, origin);
               if (auto i = find_recent(st, key)) {
                 i->durable = true;
                 for (auto& w : i->waiters)
@@ -385,10 +392,6 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
                 i->waiters.clear();
               }
               rp.deliver(std::move(reply));
-              notify_members(self, ctx, created_for, true);
-              auto p = make_push("message.new",
-                                 [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
-              publish_entry(self, ctx, p, origin);
             },
             [self, rp, key](const std::string& what) mutable {
               auto err = make_error(errc::internal, what);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace chorus {
 
@@ -62,6 +63,74 @@ storage::status last_message(const context_ptr& ctx, const std::string& conv, pb
       *found = true;
       break;
     }
+  return s;
+}
+
+/// What an entry a conversation published says of its log.
+struct entry_news {
+  enum kind_t { message, change, signal } kind;
+  uint64_t seq;
+  int64_t time = 0; ///< the message's, for kind message
+};
+
+/// Learns how far a conversation of the inbox reaches (see `cursors`). A
+/// new message is the newest one; an edit or recall leaves the newest
+/// message as it was; a signal says nothing of the entries it covers.
+void learn(user_state& st, const std::string& conv, const entry_news& news) {
+  auto i = st.inbox.find(conv);
+  if (i == st.inbox.end())
+    return;
+  auto& c = i->second;
+  bool advanced = c.last_seq == cursors::unknown_seq || news.seq > c.last_seq;
+  if (advanced)
+    c.last_seq = news.seq;
+  if (news.kind == entry_news::message)
+    c.last_activity = std::max(c.last_activity, news.time);
+  else if (news.kind == entry_news::signal && advanced)
+    c.last_activity = cursors::unknown_activity;
+}
+
+/// Learns from a push of one of the log's entries; other pushes say nothing.
+void learn(user_state& st, const pb::Frame& f) {
+  if (f.has_message()) {
+    const auto& m = f.message();
+    learn(st, m.conversation_id(), {entry_news::message, m.seq(), m.timestamp()});
+  } else if (f.has_changed()) {
+    learn(st, f.changed().conversation_id(), {entry_news::change, f.changed().seq()});
+  }
+}
+
+/// The conversation's last seq, read from storage if the actor does not
+/// know it yet.
+storage::status known_last_seq(const context_ptr& ctx, const std::string& conv, cursors& c) {
+  if (c.last_seq != cursors::unknown_seq)
+    return {};
+  uint64_t last = 0;
+  auto s = ctx->db->last_seq(conv, &last);
+  if (s.ok())
+    c.last_seq = last;
+  return s;
+}
+
+/// Reads the conversation's newest message into `out` (left empty if it has
+/// none among its last entries) and places the conversation by it, or by its
+/// creation if it has none.
+storage::status newest_message(const context_ptr& ctx, const std::string& conv, cursors& c,
+                               std::optional<pb::ChatMessage>* out) {
+  pb::ChatMessage m;
+  bool found = false;
+  auto s = last_message(ctx, conv, &m, &found);
+  if (s.ok() && found) {
+    c.last_activity = std::max(c.last_activity, m.timestamp());
+    *out = std::move(m);
+    return s;
+  }
+  out->reset();
+  pb::ConversationRecord rec;
+  if (s.ok())
+    s = ctx->db->get_conversation(conv, &rec, &found);
+  if (s.ok())
+    c.last_activity = std::max(c.last_activity, rec.created());
   return s;
 }
 
@@ -143,6 +212,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
       [self](deliver_atom, const push_ptr& p, uint64_t origin) {
         const auto& ctx = self->state.ctx;
         self->state.clock.touch();
+        learn(self->state, p->frame());
         for (const auto& d : self->state.devices)
           if (d.id != origin) {
             push_to(self, d, p);
@@ -152,6 +222,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
       [self](signal_atom, const std::string& conv, uint64_t last_seq, caf::timespan window) {
         auto& st = self->state;
         st.clock.touch();
+        learn(st, conv, {entry_news::signal, last_seq});
         if (st.devices.empty())
           return;
         if (!st.pending_signals) {
@@ -193,12 +264,18 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         auto i = st.inbox.find(conv);
         if (i == st.inbox.end())
           return make_error(errc::forbidden, "not a member of " + conv);
-        uint64_t last = 0;
-        if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
-          return storage_failure(s);
-        if (seq > last)
-          return make_error(errc::bad_request, "seq " + std::to_string(seq) +
-                                                   " is beyond last_seq " + std::to_string(last));
+        auto& c = i->second;
+        if (c.last_seq == cursors::unknown_seq || seq > c.last_seq) {
+          // Unknown, or the client heard of the entry before this actor
+          // (a pull in a large group): storage has the last word.
+          c.last_seq = cursors::unknown_seq;
+          if (auto s = known_last_seq(ctx, conv, c); !s.ok())
+            return storage_failure(s);
+          if (seq > c.last_seq)
+            return make_error(errc::bad_request, "seq " + std::to_string(seq) +
+                                                     " is beyond last_seq " +
+                                                     std::to_string(c.last_seq));
+        }
         if (seq <= i->second.delivered_seq)
           return caf::unit;
         i->second.delivered_seq = seq;
@@ -232,25 +309,20 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           return make_error(errc::bad_request,
                             "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
         pb::SyncOk ok;
-        std::vector<const std::pair<const std::string, cursors>*> order; // by id
+        std::vector<std::pair<const std::string, cursors>*> order; // by id
         order.reserve(st.inbox.size());
-        for (const auto& kv : st.inbox)
+        for (auto& kv : st.inbox)
           order.push_back(&kv);
         std::sort(order.begin(), order.end(),
                   [](const auto* a, const auto* b) { return a->first < b->first; });
-        for (const auto* kv : order) {
-          const auto& [conv, entry] = *kv;
+        for (auto* kv : order) {
+          auto& [conv, entry] = *kv;
           auto c = req.cursors().find(conv);
           uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq;
-          uint64_t last = 0;
-          if (auto s = ctx->db->last_seq(conv, &last); !s.ok())
+          if (auto s = known_last_seq(ctx, conv, entry); !s.ok())
             return storage_failure(s);
-          if (last <= cursor)
-            continue;
-          auto* out = ok.add_conversations();
-          out->set_conversation_id(conv);
-          out->set_last_seq(last);
-          out->set_read_seq(entry.read_seq);
+          if (entry.last_seq <= cursor)
+            continue; // unchanged since the cursor: nothing to read
           storage::range_query q;
           q.after_seq = cursor;
           q.limit = limit;
@@ -266,6 +338,14 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
             s = ctx->db->get_conversation(conv, &rec, &found);
           if (!s.ok())
             return storage_failure(s);
+          // An entry stored since the actor heard of the last one (its push
+          // is on the way) counts too.
+          if (!messages.empty())
+            entry.last_seq = std::max(entry.last_seq, messages.back().seq());
+          auto* out = ok.add_conversations();
+          out->set_conversation_id(conv);
+          out->set_last_seq(entry.last_seq);
+          out->set_read_seq(entry.read_seq);
           for (auto& m : messages)
             *out->add_messages() = std::move(m);
           out->set_has_more(has_more);
@@ -280,45 +360,54 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         st.clock.touch();
         if (st.broken)
           return make_error(errc::internal, "user storage failed");
+        // Every conversation is placed by what the actor knows (storage is
+        // read for those it does not); only the `limit` shown are read.
         struct row {
-          pb::ConversationSummary summary;
-          int64_t order;
+          const std::string* conv;
+          cursors* entry;
+          std::optional<pb::ChatMessage> last; ///< its newest message, once read
+          bool read = false;                   ///< whether `last` was read
         };
         std::vector<row> rows;
-        for (const auto& [conv, entry] : st.inbox) {
-          row r;
-          r.summary.set_conversation_id(conv);
-          r.summary.set_read_seq(entry.read_seq);
-          uint64_t last = 0;
-          uint64_t unread = 0;
-          bool found = false;
-          pb::ConversationRecord rec;
-          auto s = ctx->db->last_seq(conv, &last);
-          if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq, st.id, ctx->settings.unread_max,
-                                      &unread);
-          if (s.ok())
-            s = last_message(ctx, conv, r.summary.mutable_last_message(), &found);
-          if (s.ok() && !found) {
-            r.summary.clear_last_message();
-            s = ctx->db->get_conversation(conv, &rec, &found);
+        rows.reserve(st.inbox.size());
+        for (auto& [conv, entry] : st.inbox) {
+          row r{&conv, &entry, {}, false};
+          auto s = known_last_seq(ctx, conv, entry);
+          if (s.ok() && entry.last_activity == cursors::unknown_activity) {
+            s = newest_message(ctx, conv, entry, &r.last);
+            r.read = true;
           }
           if (!s.ok())
             return storage_failure(s);
-          r.summary.set_last_seq(last);
-          r.summary.set_unread(unread);
-          r.order =
-              r.summary.has_last_message() ? r.summary.last_message().timestamp() : rec.created();
           rows.push_back(std::move(r));
         }
-        std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
-          if (a.order != b.order)
-            return a.order > b.order;
-          return a.summary.conversation_id() < b.summary.conversation_id();
-        });
+        auto shown = std::min<size_t>(limit, rows.size());
+        std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown),
+                          rows.end(), [](const row& a, const row& b) {
+                            if (a.entry->last_activity != b.entry->last_activity)
+                              return a.entry->last_activity > b.entry->last_activity;
+                            return *a.conv < *b.conv;
+                          });
         pb::ConversationsListOk ok;
-        for (size_t i = 0; i < rows.size() && i < limit; ++i)
-          *ok.add_conversations() = std::move(rows[i].summary);
+        for (size_t i = 0; i < shown; ++i) {
+          auto& [conv, entry, last, read] = rows[i];
+          auto s = read ? storage::status{} : newest_message(ctx, *conv, *entry, &last);
+          uint64_t unread = 0;
+          if (s.ok() && last)
+            entry->last_seq = std::max(entry->last_seq, last->seq());
+          if (s.ok() && entry->last_seq > entry->read_seq)
+            s = ctx->db->count_unread(*conv, entry->read_seq, st.id, ctx->settings.unread_max,
+                                      &unread);
+          if (!s.ok())
+            return storage_failure(s);
+          auto* out = ok.add_conversations();
+          out->set_conversation_id(*conv);
+          out->set_read_seq(entry->read_seq);
+          out->set_last_seq(entry->last_seq);
+          out->set_unread(unread);
+          if (last)
+            *out->mutable_last_message() = std::move(*last);
+        }
         return ok;
       },
       [self](presence_atom) -> pb::Presence {

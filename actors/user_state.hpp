@@ -8,6 +8,8 @@
 
 #include <caf/actor.hpp>
 
+#include <cstdint>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -27,10 +29,25 @@ struct device {
 };
 
 /// A user's cursors in one conversation: what its devices received and
-/// read (stored as the inbox column family's pb::InboxEntry).
+/// read (stored as the inbox column family's pb::InboxEntry), and what the
+/// actor knows of the conversation's log.
+///
+/// `last_seq` and `last_activity` (the time of its newest message, or its
+/// creation while it has none: its place in the conversation list) are read
+/// from storage the first time a request needs them, then kept current from
+/// the entries the conversation publishes: every entry reaches every member's
+/// active user actor (as a push, or as a signal in a large group) before the
+/// sender's ack goes out. So `sync` and `conversations.list` read storage
+/// only for the conversations that changed, and an actor that passivates
+/// takes what it knew with it.
 struct cursors {
+  static constexpr uint64_t unknown_seq = ~uint64_t{0};
+  static constexpr int64_t unknown_activity = INT64_MIN;
+
   uint64_t delivered_seq = 0;
   uint64_t read_seq = 0;
+  uint64_t last_seq = unknown_seq;
+  int64_t last_activity = unknown_activity;
 };
 
 struct user_state {

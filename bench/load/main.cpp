@@ -36,7 +36,7 @@ void print_table(const json& s) {
        {"connections", "connects_per_second", "offered_per_second", "acked_per_second",
         "delivered_per_second", "completed_messages_per_second", "server_cpu_percent",
         "loadgen_cpu_percent", "server_rss_kb", "server_bytes_per_connection", "synced_messages",
-        "sync_seconds", "acked", "lost", "duplicated", "gaps"})
+        "sync_seconds", "list_ms", "repeat_sync_ms", "acked", "lost", "duplicated", "gaps"})
     if (s.contains(k))
       fprintf(stderr, "%-24s %s\n", k,
               s[k].is_number_float() ? num(k).c_str() : s[k].dump().c_str());

@@ -5,6 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -456,5 +460,168 @@ TEST_CASE("frames larger than the read buffer arrive whole over TCP and WebSocke
     REQUIRE(got);
     CHECK((*got)["payload"]["content"]["text"].get<std::string>().size() == big.size());
     CHECK(alice->request("ping")["type"] == "ping.ok"); // the stream is in step
+  }
+}
+
+TEST_CASE("sync and the conversation list see every entry acked before them while online",
+          "[integration]") {
+  // bob stays online while his conversations change: two direct ones, a
+  // small group (pushes) and a large one (signals only), by new messages,
+  // edits, recalls, his own sends from another device and his reads. After
+  // each ack, a sync from the cursors before it returns exactly the entry
+  // just acked, and the conversation list matches a model of every
+  // conversation: order, last_seq, unread, read_seq and last message.
+  node_process node{{"--limits.large-group=3"}};
+  auto bob = node.connect("bob");
+  auto phone = node.connect("bob");
+  auto alice = node.connect("alice");
+  auto carol = node.connect("carol");
+  REQUIRE(alice->request("group.create",
+                         {{"group_id", "small"}, {"members", {"bob", "carol"}}})["type"] ==
+          "group.create.ok");
+  REQUIRE(carol->request("group.create",
+                         {{"group_id", "big"}, {"members", {"alice", "bob", "dave"}}})["type"] ==
+          "group.create.ok");
+
+  struct entry {
+    std::string sender;
+    bool message = true; ///< else an edit or recall event
+    std::optional<std::string> text;
+  };
+  struct conversation {
+    std::map<uint64_t, entry> log;
+    int64_t last_activity = 0;
+    uint64_t read_seq = 0;
+    uint64_t last_seq() const { return log.empty() ? 0 : log.rbegin()->first; }
+  };
+  std::map<std::string, conversation> model;
+  int n = 0;
+  // Sends as `from` into `conv` (`to` for a direct one) and records it.
+  auto send = [&](chorus::client::client& c, const std::string& from, const std::string& conv,
+                  const std::string& to) {
+    auto text = "m" + std::to_string(++n);
+    auto p = text_message("c" + std::to_string(n), text);
+    if (to.empty())
+      p["conversation_id"] = conv;
+    else
+      p["to"] = to;
+    auto ok = c.request("message.send", p)["payload"];
+    REQUIRE(ok["conversation_id"] == conv);
+    auto& m = model[conv];
+    REQUIRE(ok["seq"] == m.last_seq() + 1);
+    m.log[ok["seq"].get<uint64_t>()] = entry{from, true, text};
+    m.last_activity = std::max(m.last_activity, ok["timestamp"].get<int64_t>());
+  };
+  send(*alice, "alice", "d:alice:bob", "bob");
+  send(*carol, "carol", "d:bob:carol", "bob");
+  send(*alice, "alice", "g:small", "");
+  send(*carol, "carol", "g:big", "");
+  // bob's actor now knows every conversation (its first list reads them).
+  REQUIRE(bob->request("conversations.list")["payload"]["conversations"].size() == 4);
+
+  const std::vector<std::string> convs{"d:alice:bob", "d:bob:carol", "g:big", "g:small"};
+  std::mt19937 rng{20261202};
+  auto pick = [&](size_t k) { return std::uniform_int_distribution<size_t>{0, k - 1}(rng); };
+  for (int step = 0; step < 80; ++step) {
+    INFO("step " << step);
+    std::map<std::string, uint64_t> before;
+    for (const auto& [id, c] : model)
+      before[id] = c.last_seq();
+    const auto& conv = convs[pick(convs.size())];
+    auto& m = model[conv];
+    // alice's messages there that may still change
+    std::vector<uint64_t> alices;
+    for (const auto& [seq, e] : m.log)
+      if (e.message && e.sender == "alice" && e.text)
+        alices.push_back(seq);
+    // The newest message must stay among the last entries the list looks at.
+    uint64_t newest = 0;
+    for (const auto& [seq, e] : m.log)
+      if (e.message)
+        newest = seq;
+    bool may_change = !alices.empty() && m.last_seq() - newest < 8;
+    switch (pick(6)) {
+    case 0: // someone else writes
+      if (conv == "d:bob:carol" || conv == "g:big")
+        send(*carol, "carol", conv, conv == "g:big" ? "" : "bob");
+      else
+        send(*alice, "alice", conv, conv == "g:small" ? "" : "bob");
+      break;
+    case 1: // bob writes from his phone
+      if (conv[0] == 'd')
+        send(*phone, "bob", conv, conv == "d:alice:bob" ? "alice" : "carol");
+      else
+        send(*phone, "bob", conv, "");
+      break;
+    case 2:
+    case 3: { // alice edits or recalls one of hers
+      if (!may_change || conv == "d:bob:carol")
+        continue;
+      auto target = alices[pick(alices.size())];
+      bool recall = pick(2) == 0;
+      json p{{"conversation_id", conv}, {"seq", target}};
+      auto text = "edited " + std::to_string(++n);
+      if (!recall)
+        p["content"] = {{"text", text}};
+      auto ok = alice->request(recall ? "message.recall" : "message.edit", p)["payload"];
+      REQUIRE(ok["seq"] == m.last_seq() + 1);
+      m.log[ok["seq"].get<uint64_t>()] = entry{"alice", false, {}};
+      m.log[target].text = recall ? std::nullopt : std::optional<std::string>{text};
+      break;
+    }
+    default: // bob reads up to the end
+      if (m.read_seq == m.last_seq())
+        continue;
+      REQUIRE(bob->request("message.read",
+                           {{"conversation_id", conv}, {"read_seq", m.last_seq()}})["type"] ==
+              "message.read.ok");
+      m.read_seq = m.last_seq();
+      break;
+    }
+    auto unread = [&](const conversation& c) {
+      uint64_t count = 0;
+      for (const auto& [seq, e] : c.log)
+        count += seq > c.read_seq && e.message && e.text && e.sender != "bob";
+      return count;
+    };
+
+    auto sync = bob->request("sync", {{"cursors", before}})["payload"]["conversations"];
+    if (m.last_seq() == before[conv]) {
+      CHECK(sync.empty()); // a read changes no log
+    } else {
+      REQUIRE(sync.size() == 1);
+      CHECK(sync[0]["conversation_id"] == conv);
+      CHECK(sync[0]["last_seq"] == m.last_seq());
+      CHECK(sync[0]["unread"] == unread(m));
+      REQUIRE(sync[0]["messages"].size() == 1);
+      CHECK(sync[0]["messages"][0]["seq"] == m.last_seq());
+    }
+
+    auto list = bob->request("conversations.list")["payload"]["conversations"];
+    std::vector<std::string> order = convs;
+    std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+      if (model[a].last_activity != model[b].last_activity)
+        return model[a].last_activity > model[b].last_activity;
+      return a < b;
+    });
+    REQUIRE(list.size() == order.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      const auto& c = model[order[i]];
+      INFO(order[i]);
+      CHECK(list[i]["conversation_id"] == order[i]);
+      CHECK(list[i]["last_seq"] == c.last_seq());
+      CHECK(list[i]["read_seq"] == c.read_seq);
+      CHECK(list[i]["unread"] == unread(c));
+      uint64_t last_message = 0;
+      for (const auto& [seq, e] : c.log)
+        if (e.message)
+          last_message = seq;
+      CHECK(list[i]["last_message"]["seq"] == last_message);
+      const auto& text = c.log.at(last_message).text;
+      if (text)
+        CHECK(list[i]["last_message"]["content"]["text"] == *text);
+      else
+        CHECK(list[i]["last_message"]["content"].is_null());
+    }
   }
 }

@@ -1,6 +1,7 @@
 #include "client/client.hpp"
 
 #include "net/codec.hpp"
+#include "proto/chorus.pb.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,6 +17,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace chorus::client {
@@ -41,24 +43,38 @@ struct client::impl {
 
   std::mutex mtx;
   std::condition_variable cv;
-  std::deque<json> inbox;
+  /// A received frame. Binary transports keep the decoded protobuf and
+  /// make its JSON form only when a caller looks at it as JSON: converting a
+  /// large reply (a sync of thousands of messages) costs several times its
+  /// decoding.
+  struct received {
+    std::optional<json> j;
+    std::optional<pb::Frame> binary;
+
+    json& as_json() {
+      if (!j)
+        j = json::parse(net::encode_json(*binary));
+      return *j;
+    }
+  };
+  std::deque<received> inbox;
   bool closed = false;
   uint64_t next_req = 0;
 
   bool binary() const { return kind != transport::websocket_json; }
 
   void deliver(std::string_view bytes, bool is_binary) {
-    json frame;
+    received frame;
     if (is_binary) {
-      pb::Frame f;
-      if (!f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-        frame = json{{"type", "client.undecodable"}};
-      else
-        frame = json::parse(net::encode_json(f));
+      frame.binary.emplace();
+      if (!frame.binary->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        frame.binary.reset();
+        frame.j = json{{"type", "client.undecodable"}};
+      }
     } else {
-      frame = json::parse(bytes.begin(), bytes.end(), nullptr, false);
-      if (frame.is_discarded())
-        frame = json{{"type", "client.undecodable"}};
+      frame.j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+      if (frame.j->is_discarded())
+        frame.j = json{{"type", "client.undecodable"}};
     }
     {
       std::lock_guard<std::mutex> guard{mtx};
@@ -135,7 +151,7 @@ struct client::impl {
 
   /// Removes and returns the first queued frame `match` accepts.
   template <class Match>
-  std::optional<json> take(Match match, std::chrono::milliseconds timeout) {
+  std::optional<received> take_received(Match match, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock<std::mutex> lock{mtx};
     for (;;) {
@@ -155,6 +171,15 @@ struct client::impl {
         return std::nullopt;
       }
     }
+  }
+
+  /// The first queued frame whose JSON form `match` accepts.
+  template <class Match>
+  std::optional<json> take(Match match, std::chrono::milliseconds timeout) {
+    auto r = take_received([&](received& f) { return match(f.as_json()); }, timeout);
+    if (!r)
+      return std::nullopt;
+    return std::move(r->as_json());
   }
 };
 
@@ -249,6 +274,27 @@ json client::request(const std::string& type, json payload, std::chrono::millise
   return *reply;
 }
 
+pb::Frame client::request_frame(pb::Frame frame, std::chrono::milliseconds timeout) {
+  auto& i = *impl_;
+  if (!i.binary())
+    throw client_error{"request_frame needs a binary transport"};
+  {
+    std::lock_guard<std::mutex> guard{i.mtx};
+    frame.set_req_id("r" + std::to_string(++i.next_req));
+  }
+  auto bytes = frame.SerializeAsString();
+  if (i.kind == transport::tcp)
+    send_raw_binary(bytes);
+  else
+    i.enqueue(std::move(bytes), true);
+  auto reply = i.take_received(
+      [&](const impl::received& f) { return f.binary && f.binary->req_id() == frame.req_id(); },
+      timeout);
+  if (!reply)
+    throw client_error{"no reply to " + frame.type() + " (" + frame.req_id() + ")"};
+  return std::move(*reply->binary);
+}
+
 std::optional<json> client::next(std::chrono::milliseconds timeout) {
   return impl_->take([](const json&) { return true; }, timeout);
 }
@@ -266,9 +312,10 @@ size_t client::discard(const std::string& type) {
   auto& i = *impl_;
   std::lock_guard<std::mutex> guard{i.mtx};
   auto before = i.inbox.size();
-  i.inbox.erase(std::remove_if(i.inbox.begin(), i.inbox.end(),
-                               [&](const json& f) { return f.value("type", "") == type; }),
-                i.inbox.end());
+  i.inbox.erase(
+      std::remove_if(i.inbox.begin(), i.inbox.end(),
+                     [&](impl::received& f) { return f.as_json().value("type", "") == type; }),
+      i.inbox.end());
   return before - i.inbox.size();
 }
 

@@ -5,10 +5,13 @@
 // "payload"}, docs/protocol.md): binary transports convert on the way in and
 // out, so a caller writes the same code for all three. A background thread
 // reads frames into a queue; request() waits for the reply with its req_id and
-// leaves pushes queued for next() and wait_for().
+// leaves pushes queued for next() and wait_for(). request_frame() skips the
+// JSON form for binary transports.
 //
 // Thread-safety: one caller thread at a time per client.
 #pragma once
+
+#include "proto/chorus.pb.h"
 
 #include <nlohmann/json.hpp>
 
@@ -63,6 +66,12 @@ public:
   /// (a `<type>.ok` or an `error`). Throws client_error on timeout or close.
   json request(const std::string& type, json payload = json::object(),
                std::chrono::milliseconds timeout = 10s);
+
+  /// Binary transports: sends `frame` with a req_id of its own and waits for
+  /// the protobuf frame with that req_id, which is never converted to JSON
+  /// (for clients that read large replies). Throws client_error on timeout
+  /// or close, and on the JSON transport.
+  pb::Frame request_frame(pb::Frame frame, std::chrono::milliseconds timeout = 10s);
 
   /// The next received frame in arrival order, or nullopt on timeout/close.
   std::optional<json> next(std::chrono::milliseconds timeout = 5s);

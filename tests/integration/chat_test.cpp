@@ -361,6 +361,36 @@ TEST_CASE("WebSocket protobuf and raw TCP clients use the same operations", "[in
   }
 }
 
+TEST_CASE("binary clients can take replies as protobuf frames, pushes staying queued as JSON",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice", transport::tcp);
+  chorus::pb::Frame sync;
+  sync.set_type("sync");
+  for (auto t : {transport::tcp, transport::websocket_binary}) {
+    INFO((t == transport::tcp ? "tcp" : "websocket binary"));
+    auto bob = node.connect("bob", t);
+    auto n = std::to_string(static_cast<int>(t));
+    REQUIRE(send_text(*alice, "bob", "f" + n, "frame " + n)["type"] == "message.send.ok");
+    REQUIRE(bob->wait_for("message.new")); // queued before the request below
+    REQUIRE(send_text(*alice, "bob", "g" + n, "queued " + n)["type"] == "message.send.ok");
+    auto r = bob->request_frame(sync);
+    REQUIRE(r.type() == "sync.ok");
+    REQUIRE(r.sync_ok().conversations_size() == 1);
+    const auto& c = r.sync_ok().conversations(0);
+    CHECK(c.conversation_id() == "d:alice:bob");
+    CHECK(c.messages(c.messages_size() - 1).content() == R"({"text":"queued )" + n + R"("})");
+    auto push = bob->wait_for("message.new"); // the push that came before the reply
+    REQUIRE(push);
+    CHECK((*push)["payload"]["content"]["text"] == "queued " + n);
+    CHECK(bob->request("ping")["type"] == "ping.ok");
+    REQUIRE(bob->request("message.ack", {{"conversation_id", "d:alice:bob"},
+                                         {"seq", c.last_seq()}})["type"] == "message.ack.ok");
+  }
+  auto json_client = node.connect("carol");
+  CHECK_THROWS_AS(json_client->request_frame(sync), chorus::client::client_error);
+}
+
 TEST_CASE("the HTTP API sends, reads history and syncs with a bearer token", "[integration]") {
   node_process node;
   auto bob = node.connect("bob");

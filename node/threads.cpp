@@ -4,16 +4,18 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/detail/set_thread_name.hpp>
-#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/detail/simple_actor_clock.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/settings.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <pthread.h>
-#include <unordered_set>
+#include <vector>
 
 namespace chorus::node {
 
@@ -45,55 +47,131 @@ void io_pool::stop() {
 
 namespace {
 
-/// CAF's clock (timeouts and delayed messages run on a thread of their own),
-/// told about an actor's end only if that actor has a timeout to cancel.
+/// CAF's clock: timeouts and delayed messages, shipped by a thread of its
+/// own when they are due.
 ///
-/// CAF cancels every ending actor's timeouts by queueing an event for the
-/// clock's thread, which wakes it: on the node's core two context switches per
-/// ended actor, much of the cost of passivating an idle conversation (about
-/// 12 us each, a third of it on the clock's thread). Conversation and user actors
-/// never set a cancellable timeout (their delayed messages are plain messages
-/// the clock delivers), so for them there is nothing to cancel. Timeouts are
-/// set and cancelled by the actor itself, on its own thread, so an actor's
-/// entry cannot be added while its end removes it.
-class quiet_clock final : public caf::detail::thread_safe_actor_clock {
+/// CAF's thread-safe clock hands every new timer and every cancellation to
+/// that thread through a queue, and each hand-over wakes it: two context
+/// switches on the node's one core for each delayed message (a device's idle
+/// check, its auth deadline, a large group's signal window) and for each actor
+/// that ends, whether or not it has a timer. Here the callers change the
+/// schedule themselves, under a mutex, and wake the thread only for a timer
+/// due before the moment it sleeps until, which a timer of seconds set among
+/// thousands of others rarely is. Due events are taken out under the mutex
+/// and shipped without it (an actor may run at once on this thread once the
+/// pool has stopped, and set a timer).
+class pool_clock final : public caf::detail::simple_actor_clock {
 public:
-  using super = caf::detail::thread_safe_actor_clock;
+  using super = caf::detail::simple_actor_clock;
 
   void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                             uint64_t id) override {
-    note(self);
+    std::lock_guard<std::mutex> guard{mtx_};
     super::set_ordinary_timeout(t, self, type, id);
-  }
-
-  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
-    note(self);
-    super::set_request_timeout(t, self, id);
+    wake_for(t);
   }
 
   void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                          uint64_t id) override {
-    note(self);
+    std::lock_guard<std::mutex> guard{mtx_};
     super::set_multi_timeout(t, self, type, id);
+    wake_for(t);
+  }
+
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    super::set_request_timeout(t, self, id);
+    wake_for(t);
+  }
+
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    super::schedule_message(t, std::move(receiver), std::move(content));
+    wake_for(t);
+  }
+
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    super::schedule_message(t, std::move(target), std::move(sender), std::move(content));
+    wake_for(t);
+  }
+
+  // A cancelled timer needs no wake-up: the thread finds nothing due.
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    super::cancel_ordinary_timeout(self, type);
+  }
+
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    super::cancel_request_timeout(self, id);
   }
 
   void cancel_timeouts(caf::abstract_actor* self) override {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (timed_.erase(self->id()) == 0)
-        return;
-    }
+    std::lock_guard<std::mutex> guard{mtx_};
     super::cancel_timeouts(self);
   }
 
-private:
-  void note(caf::abstract_actor* self) {
+  void cancel_all() override {
     std::lock_guard<std::mutex> guard{mtx_};
-    timed_.insert(self->id());
+    super::cancel_all();
+  }
+
+  /// Ships what is due, sleeps until the next event, until cancelled.
+  void run_dispatch_loop() {
+    std::vector<std::unique_ptr<delayed_event>> due;
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!done_) {
+      auto now = this->now();
+      while (!schedule_.empty() && schedule_.begin()->first <= now) {
+        auto event = std::move(schedule_.begin()->second);
+        if (event->backlink != actor_lookup_.end()) // a cancellable timeout
+          actor_lookup_.erase(event->backlink);
+        schedule_.erase(schedule_.begin());
+        due.push_back(std::move(event));
+      }
+      if (!due.empty()) {
+        lock.unlock();
+        for (auto& event : due)
+          ship(*event);
+        due.clear();
+        lock.lock();
+        continue; // time passed while shipping
+      }
+      if (schedule_.empty()) {
+        sleeps_until_ = time_point::max();
+        cv_.wait(lock);
+      } else {
+        sleeps_until_ = schedule_.begin()->first;
+        cv_.wait_until(lock, sleeps_until_);
+      }
+      sleeps_until_ = time_point::min(); // awake: looks at the schedule again
+    }
+    schedule_.clear();
+    actor_lookup_.clear();
+  }
+
+  void cancel_dispatch_loop() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    done_ = true;
+    cv_.notify_one();
+  }
+
+private:
+  /// Called with the mutex held, after adding an event due at `t`.
+  void wake_for(time_point t) {
+    if (t < sleeps_until_) {
+      sleeps_until_ = time_point::min();
+      cv_.notify_one();
+    }
   }
 
   std::mutex mtx_;
-  std::unordered_set<caf::actor_id> timed_; ///< actors that set a cancellable timeout
+  std::condition_variable cv_;
+  time_point sleeps_until_ = time_point::min();
+  bool done_ = false;
 };
 
 /// CAF's scheduler interface over an io_pool. CAF calls `enqueue` when an
@@ -172,7 +250,7 @@ private:
 
   io_pool& pool_;
   unit unit_;
-  quiet_clock clock_;
+  pool_clock clock_;
   std::thread timer_;
 };
 

@@ -96,7 +96,15 @@ void learn(user_state& st, const pb::Frame& f) {
     const auto& m = f.message();
     learn(st, m.conversation_id(), {entry_news::message, m.seq(), m.timestamp()});
   } else if (f.has_changed()) {
-    learn(st, f.changed().conversation_id(), {entry_news::change, f.changed().seq()});
+    const auto& c = f.changed();
+    learn(st, c.conversation_id(), {entry_news::change, c.seq()});
+    // A recalled message no longer counts as unread; whether it did (it may
+    // be the user's own) is for a new count to find.
+    auto i = st.inbox.find(c.conversation_id());
+    if (f.type() == "message.recalled" && i != st.inbox.end() &&
+        i->second.counted_to != cursors::unknown_seq && c.target_seq() > i->second.read_seq &&
+        c.target_seq() <= i->second.counted_to)
+      i->second.counted_to = cursors::unknown_seq;
   }
 }
 
@@ -110,6 +118,31 @@ storage::status known_last_seq(const context_ptr& ctx, const std::string& conv, 
   if (s.ok())
     c.last_seq = last;
   return s;
+}
+
+/// The user's unread messages in the conversation, up to
+/// `limits.unread-max` (see `cursors`): counted from storage over the entries
+/// not counted yet. Needs the last seq known.
+storage::status unread_count(const context_ptr& ctx, const std::string& user,
+                             const std::string& conv, cursors& c, uint64_t* out) {
+  auto max = ctx->settings.unread_max;
+  if (c.counted_to == cursors::unknown_seq) {
+    c.unread = 0;
+    c.counted_to = c.read_seq;
+  }
+  if (c.unread < max && c.last_seq > c.counted_to) {
+    uint64_t more = 0;
+    uint64_t scanned = 0;
+    auto s = ctx->db->count_unread(conv, c.counted_to, user, max - c.unread, &more, &scanned);
+    if (!s.ok()) {
+      c.counted_to = cursors::unknown_seq;
+      return s;
+    }
+    c.unread += more;
+    c.counted_to = scanned;
+  }
+  *out = c.unread;
+  return {};
 }
 
 /// Reads the conversation's newest message into `out` (left empty if it has
@@ -290,6 +323,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         if (read_seq <= entry.read_seq)
           return false;
         entry.read_seq = read_seq;
+        entry.counted_to = cursors::unknown_seq; // counted from read_seq
         if (entry.delivered_seq < read_seq)
           entry.delivered_seq = read_seq; // what was read was received
         return store_cursor(self, ctx, conv, [](caf::response_promise& rp) { rp.deliver(true); });
@@ -332,16 +366,16 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           pb::ConversationRecord rec;
           bool found = false;
           auto s = ctx->db->read_messages(conv, q, &messages, &has_more);
-          if (s.ok())
-            s = ctx->db->count_unread(conv, entry.read_seq, st.id, cfg.unread_max, &unread);
-          if (s.ok())
-            s = ctx->db->get_conversation(conv, &rec, &found);
-          if (!s.ok())
-            return storage_failure(s);
           // An entry stored since the actor heard of the last one (its push
           // is on the way) counts too.
           if (!messages.empty())
             entry.last_seq = std::max(entry.last_seq, messages.back().seq());
+          if (s.ok())
+            s = unread_count(ctx, st.id, conv, entry, &unread);
+          if (s.ok())
+            s = ctx->db->get_conversation(conv, &rec, &found);
+          if (!s.ok())
+            return storage_failure(s);
           auto* out = ok.add_conversations();
           out->set_conversation_id(conv);
           out->set_last_seq(entry.last_seq);
@@ -395,9 +429,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           uint64_t unread = 0;
           if (s.ok() && last)
             entry->last_seq = std::max(entry->last_seq, last->seq());
-          if (s.ok() && entry->last_seq > entry->read_seq)
-            s = ctx->db->count_unread(*conv, entry->read_seq, st.id, ctx->settings.unread_max,
-                                      &unread);
+          if (s.ok())
+            s = unread_count(ctx, st.id, *conv, *entry, &unread);
           if (!s.ok())
             return storage_failure(s);
           auto* out = ok.add_conversations();

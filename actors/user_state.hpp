@@ -40,6 +40,11 @@ struct device {
 /// sender's ack goes out. So `sync` and `conversations.list` read storage
 /// only for the conversations that changed, and an actor that passivates
 /// takes what it knew with it.
+///
+/// `unread` counts the messages after `read_seq` through `counted_to`
+/// (unknown: not counted yet), so that a count goes on from where it
+/// stopped instead of reading the backlog again; reading or a recall of a
+/// counted message starts it over.
 struct cursors {
   static constexpr uint64_t unknown_seq = ~uint64_t{0};
   static constexpr int64_t unknown_activity = INT64_MIN;
@@ -48,6 +53,8 @@ struct cursors {
   uint64_t read_seq = 0;
   uint64_t last_seq = unknown_seq;
   int64_t last_activity = unknown_activity;
+  uint64_t unread = 0;
+  uint64_t counted_to = unknown_seq;
 };
 
 struct user_state {

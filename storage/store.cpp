@@ -273,8 +273,10 @@ status store::read_messages(std::string_view conv, const range_query& q,
 }
 
 status store::count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
-                           uint64_t max, uint64_t* out) const {
+                           uint64_t max, uint64_t* out, uint64_t* scanned_to) const {
   *out = 0;
+  if (scanned_to != nullptr)
+    *scanned_to = after_seq;
   range_iterator it{db_, cfs_[static_cast<int>(column::messages)], message_key(conv, after_seq + 1),
                     prefix_end(message_prefix(conv))};
   pb::ChatMessage m;
@@ -283,6 +285,8 @@ status store::count_unread(std::string_view conv, uint64_t after_seq, std::strin
       return status::error("storage: corrupt message");
     if (m.kind() == pb::MESSAGE && !m.recalled() && m.sender() != user)
       ++*out;
+    if (scanned_to != nullptr)
+      *scanned_to = m.seq();
   }
   return status::from(it->status());
 }

@@ -116,9 +116,11 @@ public:
                        std::vector<pb::ChatMessage>* out, bool* has_more) const;
 
   /// Messages after `after_seq` of kind MESSAGE, not recalled, not sent by
-  /// `user`, counted up to `max` (the scan stops there).
+  /// `user`, counted up to `max` (the scan stops there). `scanned_to`, if
+  /// given, is set to the seq of the last entry the scan looked at
+  /// (`after_seq` if none).
   status count_unread(std::string_view conv, uint64_t after_seq, std::string_view user,
-                      uint64_t max, uint64_t* out) const;
+                      uint64_t max, uint64_t* out, uint64_t* scanned_to = nullptr) const;
 
   /// A live (unexpired) dedup entry; `*found` false if absent or expired.
   status get_dedup(std::string_view conv, std::string_view sender, std::string_view client_msg_id,

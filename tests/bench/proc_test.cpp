@@ -15,8 +15,12 @@ TEST_CASE("the CPU of a process's threads is read by thread name") {
   REQUIRE_FALSE(before.empty());
   CHECK(before.count("chorus.spin") == 0);
 
-  // A thread that spins for 300 ms of its own CPU time, under its own name.
+  // A thread that spins for 300 ms of its own CPU time, under its own name,
+  // and stays alive (and named) until it has been sampled: on a busy machine
+  // the spin takes longer than 300 ms of wall time.
   std::atomic<bool> named{false};
+  std::atomic<bool> spun{false};
+  std::atomic<bool> sampled{false};
   std::thread spin{[&] {
     pthread_setname_np(pthread_self(), "chorus.spin");
     named = true;
@@ -28,13 +32,14 @@ TEST_CASE("the CPU of a process's threads is read by thread name") {
       if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > 300000000L)
         break;
     }
-    // Stays alive (and named) until the sample below is taken.
-    std::this_thread::sleep_for(std::chrono::milliseconds{500});
+    spun = true;
+    while (!sampled)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }};
-  while (!named)
-    std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds{400});
+  while (!named || !spun)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
   auto after = sample_threads(getpid());
+  sampled = true;
   spin.join();
   REQUIRE(after.count("chorus.spin") == 1);
   // Clock ticks are 10 ms: 300 ms of CPU reads as 0.29-0.4 s.

@@ -293,6 +293,32 @@ TEST_CASE("unread counts stop at limits.unread-max in sync and the conversation 
   CHECK(bob->request("conversations.list")["payload"]["conversations"][0]["unread"] == 3);
 }
 
+TEST_CASE("unread counts follow sends and recalls and reads while the user stays online",
+          "[integration]") {
+  node_process node;
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  auto unread = [&] {
+    return bob->request("conversations.list")["payload"]["conversations"][0]["unread"];
+  };
+  for (int i = 1; i <= 3; ++i)
+    send_text(*alice, "bob", "n" + std::to_string(i), "m");
+  CHECK(unread() == 3);
+  send_text(*alice, "bob", "n4", "m"); // counted on from where the last count stopped
+  CHECK(unread() == 4);
+  REQUIRE(alice->request("message.recall", {{"conversation_id", "d:alice:bob"},
+                                            {"seq", 2}})["type"] == "message.recall.ok");
+  CHECK(unread() == 3); // a recalled message is not unread
+  REQUIRE(bob->request("message.read", {{"conversation_id", "d:alice:bob"},
+                                        {"read_seq", 3}})["type"] == "message.read.ok");
+  CHECK(unread() == 1);                 // seq 4; seq 5 is the recall
+  send_text(*bob, "alice", "own", "m"); // one's own messages are never unread
+  send_text(*alice, "bob", "n5", "m");
+  CHECK(unread() == 2);
+  auto sync = bob->request("sync", {{"cursors", {{"d:alice:bob", 6}}}});
+  CHECK(sync["payload"]["conversations"][0]["unread"] == 2);
+}
+
 TEST_CASE("read receipts, typing, unread counts and the conversation list", "[integration]") {
   node_process node;
   auto alice = node.connect("alice");

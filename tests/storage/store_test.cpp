@@ -133,8 +133,16 @@ TEST_CASE("range reads go forward from after_seq and backward from before_seq", 
   uint64_t unread = 0;
   REQUIRE(db->count_unread("g:r", 10, "a", 1000, &unread).ok());
   CHECK(unread == 5); // seqs 12, 14, 16, 18, 20 were sent by b
-  REQUIRE(db->count_unread("g:r", 10, "a", 3, &unread).ok());
-  CHECK(unread == 3); // the count stops at its maximum
+  uint64_t scanned = 0;
+  REQUIRE(db->count_unread("g:r", 10, "a", 3, &unread, &scanned).ok());
+  CHECK(unread == 3);   // the count stops at its maximum
+  CHECK(scanned == 16); // where it stopped
+  REQUIRE(db->count_unread("g:r", 16, "a", 1000, &unread, &scanned).ok());
+  CHECK(unread == 2); // the rest: 18 and 20
+  CHECK(scanned == 20);
+  REQUIRE(db->count_unread("g:r", 20, "a", 1000, &unread, &scanned).ok());
+  CHECK(unread == 0);
+  CHECK(scanned == 20); // nothing after it
   uint64_t last = 0;
   REQUIRE(db->last_seq("g:r2", &last).ok());
   CHECK(last == 1);

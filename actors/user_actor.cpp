@@ -52,17 +52,23 @@ storage::status last_message(const context_ptr& ctx, const std::string& conv, pb
                              bool* found) {
   storage::range_query q;
   q.newest_first = true;
-  q.limit = 16;
   std::vector<pb::ChatMessage> tail;
   bool more = false;
   *found = false;
-  auto s = ctx->db->read_messages(conv, q, &tail, &more);
-  for (auto i = tail.rbegin(); s.ok() && i != tail.rend(); ++i)
-    if (i->kind() == pb::MESSAGE) {
-      *out = std::move(*i);
-      *found = true;
+  storage::status s;
+  // The last entry is nearly always a message: read it alone first.
+  for (uint32_t limit : {1u, 16u}) {
+    q.limit = limit;
+    s = ctx->db->read_messages(conv, q, &tail, &more);
+    for (auto i = tail.rbegin(); s.ok() && i != tail.rend(); ++i)
+      if (i->kind() == pb::MESSAGE) {
+        *out = std::move(*i);
+        *found = true;
+        return s;
+      }
+    if (!s.ok() || !more)
       break;
-    }
+  }
   return s;
 }
 

@@ -34,6 +34,13 @@ client::json text_message(const std::string& client_msg_id, const std::string& t
   return {{"client_msg_id", client_msg_id}, {"msg_type", 1}, {"content", {{"text", text}}}};
 }
 
+client::json send_text(client::client& c, const std::string& to, const std::string& client_msg_id,
+                       const std::string& text) {
+  auto p = text_message(client_msg_id, text);
+  p["to"] = to;
+  return c.request("message.send", p);
+}
+
 node_process::node_process(std::vector<std::string> extra) : extra_(std::move(extra)) {
   data_dir_ = (std::filesystem::temp_directory_path() /
                ("chorus-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))

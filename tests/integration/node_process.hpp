@@ -54,6 +54,10 @@ std::string token_for(const std::string& user);
 /// A message.send payload.
 client::json text_message(const std::string& client_msg_id, const std::string& text);
 
+/// Sends `text` as `client_msg_id` from `c` to the user `to`; the reply.
+client::json send_text(client::client& c, const std::string& to, const std::string& client_msg_id,
+                       const std::string& text);
+
 /// An HTTP/1.1 request to the node; returns (status, body).
 std::pair<int, std::string> http(uint16_t port, const std::string& method,
                                  const std::string& target, const std::string& token,

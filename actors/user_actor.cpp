@@ -82,10 +82,11 @@ struct entry_news {
 /// Learns how far a conversation of the inbox reaches (see `cursors`). A
 /// new message is the newest one; an edit or recall leaves the newest
 /// message as it was; a signal says nothing of the entries it covers.
-void learn(user_state& st, const std::string& conv, const entry_news& news) {
+/// Returns the conversation's cursors, or null if the user is not in it.
+cursors* learn(user_state& st, const std::string& conv, const entry_news& news) {
   auto i = st.inbox.find(conv);
   if (i == st.inbox.end())
-    return;
+    return nullptr;
   auto& c = i->second;
   bool advanced = c.last_seq == cursors::unknown_seq || news.seq > c.last_seq;
   if (advanced)
@@ -94,6 +95,7 @@ void learn(user_state& st, const std::string& conv, const entry_news& news) {
     c.last_activity = std::max(c.last_activity, news.time);
   else if (news.kind == entry_news::signal && advanced)
     c.last_activity = cursors::unknown_activity;
+  return &c;
 }
 
 /// Learns from a push of one of the log's entries; other pushes say nothing.
@@ -102,15 +104,13 @@ void learn(user_state& st, const pb::Frame& f) {
     const auto& m = f.message();
     learn(st, m.conversation_id(), {entry_news::message, m.seq(), m.timestamp()});
   } else if (f.has_changed()) {
-    const auto& c = f.changed();
-    learn(st, c.conversation_id(), {entry_news::change, c.seq()});
+    const auto& change = f.changed();
+    auto* c = learn(st, change.conversation_id(), {entry_news::change, change.seq()});
     // A recalled message no longer counts as unread; whether it did (it may
     // be the user's own) is for a new count to find.
-    auto i = st.inbox.find(c.conversation_id());
-    if (f.type() == "message.recalled" && i != st.inbox.end() &&
-        i->second.counted_to != cursors::unknown_seq && c.target_seq() > i->second.read_seq &&
-        c.target_seq() <= i->second.counted_to)
-      i->second.counted_to = cursors::unknown_seq;
+    if (c != nullptr && f.type() == "message.recalled" && c->counted_to != cursors::unknown_seq &&
+        change.target_seq() > c->read_seq && change.target_seq() <= c->counted_to)
+      c->counted_to = cursors::unknown_seq;
   }
 }
 

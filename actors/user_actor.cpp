@@ -400,8 +400,9 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         st.clock.touch();
         if (st.broken)
           return make_error(errc::internal, "user storage failed");
-        // Every conversation is placed by what the actor knows (storage is
-        // read for those it does not); only the `limit` shown are read.
+        // Every conversation is placed by what the actor knows (its newest
+        // message is read for those it does not); only the `limit` shown
+        // are read further.
         struct row {
           const std::string* conv;
           cursors* entry;
@@ -412,13 +413,11 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         rows.reserve(st.inbox.size());
         for (auto& [conv, entry] : st.inbox) {
           row r{&conv, &entry, {}, false};
-          auto s = known_last_seq(ctx, conv, entry);
-          if (s.ok() && entry.last_activity == cursors::unknown_activity) {
-            s = newest_message(ctx, conv, entry, &r.last);
+          if (entry.last_activity == cursors::unknown_activity) {
+            if (auto s = newest_message(ctx, conv, entry, &r.last); !s.ok())
+              return storage_failure(s);
             r.read = true;
           }
-          if (!s.ok())
-            return storage_failure(s);
           rows.push_back(std::move(r));
         }
         auto shown = std::min<size_t>(limit, rows.size());
@@ -432,6 +431,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         for (size_t i = 0; i < shown; ++i) {
           auto& [conv, entry, last, read] = rows[i];
           auto s = read ? storage::status{} : newest_message(ctx, *conv, *entry, &last);
+          if (s.ok())
+            s = known_last_seq(ctx, *conv, *entry);
           uint64_t unread = 0;
           if (s.ok() && last)
             entry->last_seq = std::max(entry->last_seq, last->seq());

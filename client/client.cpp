@@ -282,11 +282,7 @@ pb::Frame client::request_frame(pb::Frame frame, std::chrono::milliseconds timeo
     std::lock_guard<std::mutex> guard{i.mtx};
     frame.set_req_id("r" + std::to_string(++i.next_req));
   }
-  auto bytes = frame.SerializeAsString();
-  if (i.kind == transport::tcp)
-    send_raw_binary(bytes);
-  else
-    i.enqueue(std::move(bytes), true);
+  send_raw_binary(frame.SerializeAsString());
   auto reply = i.take_received(
       [&](const impl::received& f) { return f.binary && f.binary->req_id() == frame.req_id(); },
       timeout);

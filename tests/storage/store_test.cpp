@@ -221,3 +221,31 @@ TEST_CASE("a stopped writer refuses batches with an error instead of losing them
   w.submit(std::move(b), [&](const status& s) { done.set_value(s); });
   CHECK_FALSE(done.get_future().get().ok());
 }
+
+TEST_CASE("a group keeps the order of the operations on one key", "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  // The group's operations are applied in key order (store::apply); for one
+  // key the last one written must still win, whichever batch it came in.
+  pb::InboxEntry first, second;
+  first.set_read_seq(1);
+  second.set_read_seq(2);
+  write_batch a, b, c;
+  a.put_inbox("bob", "d:alice:bob", first);
+  a.put_inbox("alice", "d:alice:bob", first);
+  b.put_inbox("bob", "d:alice:bob", second); // a later value for the same key
+  b.put_inbox("alice", "d:alice:zed", second);
+  b.erase_inbox("alice", "d:alice:bob");
+  c.put_inbox("alice", "d:alice:zed", first); // and back
+  const std::vector<write_op>* group[] = {&a.ops(), &b.ops(), &c.ops()};
+  REQUIRE(db->apply(group, 3, false).ok());
+
+  std::vector<std::pair<std::string, pb::InboxEntry>> bob, alice;
+  REQUIRE(db->load_inbox("bob", &bob).ok());
+  REQUIRE(db->load_inbox("alice", &alice).ok());
+  REQUIRE(bob.size() == 1);
+  CHECK(bob[0].second.read_seq() == 2);
+  REQUIRE(alice.size() == 1);
+  CHECK(alice[0].first == "d:alice:zed");
+  CHECK(alice[0].second.read_seq() == 1);
+}

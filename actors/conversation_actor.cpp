@@ -353,8 +353,9 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         dedup.set_timestamp(m.timestamp());
         dedup.set_expires(m.timestamp() + ctx->settings.dedup_ttl_ms);
         batch.put_dedup(st.id, user, m.client_msg_id(), dedup);
-        std::vector<std::string> created_for;
-        if (!st.exists) { // first message of a direct conversation
+        // The first message of a direct conversation creates it. Its members
+        // learn of it from the message's push (user_actor.cpp, learn()).
+        if (!st.exists) {
           st.exists = true;
           pb::ConversationRecord record;
           record.set_type(pb::DIRECT);
@@ -365,14 +366,12 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
           batch.put_conversation(st.id, record);
           for (const auto& u : st.members)
             batch.put_inbox(u, st.id, pb::InboxEntry{});
-          created_for = st.members;
         }
         auto rp = self->make_response_promise();
         remember(st, ctx, key, m.seq(), m.message_id(), m.timestamp(), false);
         submit_write(
             self, ctx, std::move(batch),
-            [self, ctx, rp, origin, key, m = std::move(m),
-             created_for = std::move(created_for)]() mutable {
+            [self, ctx, rp, origin, key, m = std::move(m)]() mutable {
               auto& st = self->state;
               ctx->metrics->messages_stored += 1;
               st.durable_seq = std::max(st.durable_seq, m.seq());
@@ -381,7 +380,6 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
               // The members hear of the entry before the sender does, so
               // that whoever learns of the ack finds it in every member's
               // sync and conversation list (user_state.hpp).
-              notify_members(self, ctx, created_for, true);
               auto p = make_push("message.new",
                                  [&](pb::Frame& f) { *f.mutable_message() = std::move(m); });
               publish_entry(self, ctx, p, origin);

@@ -82,12 +82,14 @@ struct entry_news {
 /// Learns how far a conversation of the inbox reaches (see `cursors`). A
 /// new message is the newest one; an edit or recall leaves the newest
 /// message as it was; a signal says nothing of the entries it covers.
-/// Returns the conversation's cursors, or null if the user is not in it.
+///
+/// Only members hear of a conversation's entries, so news of one the inbox
+/// does not hold yet is how a member learns of a direct conversation that its
+/// first message created (no `joined` comes for it). A member that leaves
+/// hears `left` after every entry published to it before. Returns the
+/// conversation's cursors.
 cursors* learn(user_state& st, const std::string& conv, const entry_news& news) {
-  auto i = st.inbox.find(conv);
-  if (i == st.inbox.end())
-    return nullptr;
-  auto& c = i->second;
+  auto& c = st.inbox.try_emplace(conv).first->second;
   bool advanced = c.last_seq == cursors::unknown_seq || news.seq > c.last_seq;
   if (advanced)
     c.last_seq = news.seq;
@@ -108,7 +110,7 @@ void learn(user_state& st, const pb::Frame& f) {
     auto* c = learn(st, change.conversation_id(), {entry_news::change, change.seq()});
     // A recalled message no longer counts as unread; whether it did (it may
     // be the user's own) is for a new count to find.
-    if (c != nullptr && f.type() == "message.recalled" && c->counted_to != cursors::unknown_seq &&
+    if (f.type() == "message.recalled" && c->counted_to != cursors::unknown_seq &&
         change.target_seq() > c->read_seq && change.target_seq() <= c->counted_to)
       c->counted_to = cursors::unknown_seq;
   }

@@ -350,21 +350,29 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         if (limit == 0 || limit > cfg.sync_limit_max)
           return make_error(errc::bad_request,
                             "limit must be between 1 and " + std::to_string(cfg.sync_limit_max));
-        pb::SyncOk ok;
-        std::vector<std::pair<const std::string, cursors>*> order; // by id
-        order.reserve(st.inbox.size());
-        for (auto& kv : st.inbox)
-          order.push_back(&kv);
-        std::sort(order.begin(), order.end(),
-                  [](const auto* a, const auto* b) { return a->first < b->first; });
-        for (auto* kv : order) {
-          auto& [conv, entry] = *kv;
+        // The conversations changed since their cursors, in id order: only
+        // they are sorted, so a sync with little new stays cheap in a long
+        // inbox.
+        struct changed {
+          const std::string* conv;
+          cursors* entry;
+          uint64_t cursor;
+        };
+        std::vector<changed> order;
+        for (auto& [conv, entry] : st.inbox) {
           auto c = req.cursors().find(conv);
           uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq;
           if (auto s = known_last_seq(ctx, conv, entry); !s.ok())
             return storage_failure(s);
-          if (entry.last_seq <= cursor)
-            continue; // unchanged since the cursor: nothing to read
+          if (entry.last_seq > cursor)
+            order.push_back({&conv, &entry, cursor});
+        }
+        std::sort(order.begin(), order.end(),
+                  [](const changed& a, const changed& b) { return *a.conv < *b.conv; });
+        pb::SyncOk ok;
+        for (auto [conv_ptr, entry_ptr, cursor] : order) {
+          const auto& conv = *conv_ptr;
+          auto& entry = *entry_ptr;
           storage::range_query q;
           q.after_seq = cursor;
           q.limit = limit;

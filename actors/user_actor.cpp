@@ -128,6 +128,26 @@ storage::status known_last_seq(const context_ptr& ctx, const std::string& conv, 
   return s;
 }
 
+/// Learns the last seq of every conversation of the inbox the actor does not
+/// know it of yet (after it started, every one), in one pass over storage.
+storage::status learn_last_seqs(const context_ptr& ctx, user_state& st) {
+  std::vector<std::string_view> convs;
+  std::vector<cursors*> entries;
+  for (auto& [conv, entry] : st.inbox)
+    if (entry.last_seq == cursors::unknown_seq) {
+      convs.push_back(conv);
+      entries.push_back(&entry);
+    }
+  if (convs.empty())
+    return {};
+  std::vector<uint64_t> last;
+  auto s = ctx->db->last_seqs(convs, &last);
+  if (s.ok())
+    for (size_t i = 0; i < entries.size(); ++i)
+      entries[i]->last_seq = last[i];
+  return s;
+}
+
 /// The user's unread messages in the conversation, up to
 /// `limits.unread-max` (see `cursors`): counted from storage over the entries
 /// not counted yet. Needs the last seq known.
@@ -358,12 +378,12 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           cursors* entry;
           uint64_t cursor;
         };
+        if (auto s = learn_last_seqs(ctx, st); !s.ok())
+          return storage_failure(s);
         std::vector<changed> order;
         for (auto& [conv, entry] : st.inbox) {
           auto c = req.cursors().find(conv);
           uint64_t cursor = c != req.cursors().end() ? c->second : entry.delivered_seq;
-          if (auto s = known_last_seq(ctx, conv, entry); !s.ok())
-            return storage_failure(s);
           if (entry.last_seq > cursor)
             order.push_back({&conv, &entry, cursor});
         }

@@ -237,6 +237,27 @@ status store::last_seq(std::string_view conv, uint64_t* out) const {
   return status::from(it->status());
 }
 
+status store::last_seqs(const std::vector<std::string_view>& convs,
+                        std::vector<uint64_t>* out) const {
+  out->assign(convs.size(), 0);
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{}, cfs_[static_cast<int>(column::messages)])};
+  for (size_t i = 0; i < convs.size(); ++i) {
+    auto prefix = message_prefix(convs[i]);
+    auto end = prefix_end(prefix);
+    // The last key before the next conversation's range (a key equal to
+    // `end` would not be one of this conversation's messages).
+    it->SeekForPrev(end);
+    while (it->Valid() && it->key().compare(end) >= 0)
+      it->Prev();
+    if (it->Valid() && it->key().starts_with(prefix))
+      (*out)[i] = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
+    if (!it->status().ok())
+      return status::from(it->status());
+  }
+  return {};
+}
+
 status store::get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out,
                           bool* found) const {
   std::string value;

@@ -106,6 +106,10 @@ public:
   /// The highest seq in the conversation's log, 0 if empty.
   status last_seq(std::string_view conv, uint64_t* out) const;
 
+  /// last_seq() of each conversation, in order, through one iterator (a
+  /// user's first sync asks for every conversation of its inbox).
+  status last_seqs(const std::vector<std::string_view>& convs, std::vector<uint64_t>* out) const;
+
   /// One message by seq; `*found` false if absent.
   status get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out, bool* found) const;
 

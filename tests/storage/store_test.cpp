@@ -249,3 +249,38 @@ TEST_CASE("a group keeps the order of the operations on one key", "[storage]") {
   CHECK(alice[0].first == "d:alice:zed");
   CHECK(alice[0].second.read_seq() == 1);
 }
+
+TEST_CASE("last seqs of many conversations agree with one at a time", "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  // Neighbouring ids ("a" and "a0", "b" empty between them) and some
+  // conversations only in SST files, some only in the memtable.
+  std::vector<std::string> ids{"a", "a0", "b", "c", "d:alice:bob", "d:alice:bob2", "z"};
+  auto write = [&](const std::string& id, uint64_t from, uint64_t to) {
+    write_batch b;
+    for (uint64_t s = from; s <= to; ++s)
+      b.put_message(message(id, s, "alice"));
+    const std::vector<write_op>* group[] = {&b.ops()};
+    REQUIRE(db->apply(group, 1, false).ok());
+  };
+  write("a", 1, 3);
+  write("a0", 1, 300);
+  write("d:alice:bob", 1, 2);
+  REQUIRE(db->flush().ok());
+  write("a", 4, 5);
+  write("d:alice:bob2", 1, 7);
+  write("z", 1, 1);
+
+  std::vector<std::string_view> convs(ids.begin(), ids.end());
+  convs.push_back("a"); // asked twice
+  std::vector<uint64_t> last;
+  REQUIRE(db->last_seqs(convs, &last).ok());
+  REQUIRE(last.size() == convs.size());
+  std::vector<uint64_t> expected{5, 300, 0, 0, 2, 7, 1, 5};
+  CHECK(last == expected);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    uint64_t one = 99;
+    REQUIRE(db->last_seq(convs[i], &one).ok());
+    CHECK(one == last[i]);
+  }
+}

@@ -46,32 +46,6 @@ caf::response_promise store_cursor(self_ptr self, const context_ptr& ctx, const 
   return rp;
 }
 
-/// The newest entry of kind MESSAGE in a conversation (edit and recall events
-/// are skipped), if any among the last few entries.
-storage::status last_message(const context_ptr& ctx, const std::string& conv, pb::ChatMessage* out,
-                             bool* found) {
-  storage::range_query q;
-  q.newest_first = true;
-  std::vector<pb::ChatMessage> tail;
-  bool more = false;
-  *found = false;
-  storage::status s;
-  // The last entry is nearly always a message: read it alone first.
-  for (uint32_t limit : {1u, 16u}) {
-    q.limit = limit;
-    s = ctx->db->read_messages(conv, q, &tail, &more);
-    for (auto i = tail.rbegin(); s.ok() && i != tail.rend(); ++i)
-      if (i->kind() == pb::MESSAGE) {
-        *out = std::move(*i);
-        *found = true;
-        return s;
-      }
-    if (!s.ok() || !more)
-      break;
-  }
-  return s;
-}
-
 /// What an entry a conversation published says of its log.
 struct entry_news {
   enum kind_t { message, change, signal } kind;
@@ -173,25 +147,28 @@ storage::status unread_count(const context_ptr& ctx, const std::string& user,
   return {};
 }
 
-/// Reads the conversation's newest message into `out` (left empty if it has
-/// none among its last entries) and places the conversation by it, or by its
-/// creation if it has none.
-storage::status newest_message(const context_ptr& ctx, const std::string& conv, cursors& c,
-                               std::optional<pb::ChatMessage>* out) {
-  pb::ChatMessage m;
-  bool found = false;
-  auto s = last_message(ctx, conv, &m, &found);
-  if (s.ok() && found) {
-    c.last_activity = std::max(c.last_activity, m.timestamp());
-    *out = std::move(m);
-    return s;
+/// Reads the newest message of each of `convs` (whose cursors are
+/// `entries`) into `out`, and learns from it the conversation's last
+/// activity: the message's time, or for a conversation without one among
+/// its last entries, the time it was created. One pass over storage.
+storage::status newest_messages(const context_ptr& ctx, const std::vector<std::string_view>& convs,
+                                const std::vector<cursors*>& entries,
+                                std::vector<std::optional<pb::ChatMessage>>* out) {
+  // Edits and recalls are entries too; a message is looked for this far back.
+  constexpr uint32_t look_back = 16;
+  auto s = ctx->db->last_messages(convs, look_back, out);
+  for (size_t i = 0; s.ok() && i < convs.size(); ++i) {
+    auto& c = *entries[i];
+    if (const auto& m = (*out)[i]) {
+      c.last_activity = std::max(c.last_activity, m->timestamp());
+      continue;
+    }
+    pb::ConversationRecord rec;
+    bool found = false;
+    s = ctx->db->get_conversation(convs[i], &rec, &found);
+    if (s.ok())
+      c.last_activity = std::max(c.last_activity, rec.created());
   }
-  out->reset();
-  pb::ConversationRecord rec;
-  if (s.ok())
-    s = ctx->db->get_conversation(conv, &rec, &found);
-  if (s.ok())
-    c.last_activity = std::max(c.last_activity, rec.created());
   return s;
 }
 
@@ -441,28 +418,46 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         };
         std::vector<row> rows;
         rows.reserve(st.inbox.size());
-        for (auto& [conv, entry] : st.inbox) {
-          row r{&conv, &entry, {}, false};
-          if (entry.last_activity == cursors::unknown_activity) {
-            if (auto s = newest_message(ctx, conv, entry, &r.last); !s.ok())
-              return storage_failure(s);
-            r.read = true;
+        for (auto& [conv, entry] : st.inbox)
+          rows.push_back(row{&conv, &entry, {}, false});
+        // Reads the newest message of the rows [first, last) that `pick`
+        // selects and have not been read, all in one pass.
+        auto read_newest = [&](auto first, auto last, auto pick) {
+          std::vector<std::string_view> convs;
+          std::vector<cursors*> entries;
+          std::vector<row*> picked;
+          for (auto r = first; r != last; ++r)
+            if (!r->read && pick(*r)) {
+              convs.push_back(*r->conv);
+              entries.push_back(r->entry);
+              picked.push_back(&*r);
+            }
+          std::vector<std::optional<pb::ChatMessage>> found;
+          auto s = newest_messages(ctx, convs, entries, &found);
+          for (size_t i = 0; s.ok() && i < picked.size(); ++i) {
+            picked[i]->last = std::move(found[i]);
+            picked[i]->read = true;
           }
-          rows.push_back(std::move(r));
-        }
+          return s;
+        };
+        auto unplaced = [](const row& r) {
+          return r.entry->last_activity == cursors::unknown_activity;
+        };
+        if (auto s = read_newest(rows.begin(), rows.end(), unplaced); !s.ok())
+          return storage_failure(s);
         auto shown = std::min<size_t>(limit, rows.size());
-        std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown),
-                          rows.end(), [](const row& a, const row& b) {
-                            if (a.entry->last_activity != b.entry->last_activity)
-                              return a.entry->last_activity > b.entry->last_activity;
-                            return *a.conv < *b.conv;
-                          });
+        auto shown_end = rows.begin() + static_cast<std::ptrdiff_t>(shown);
+        std::partial_sort(rows.begin(), shown_end, rows.end(), [](const row& a, const row& b) {
+          if (a.entry->last_activity != b.entry->last_activity)
+            return a.entry->last_activity > b.entry->last_activity;
+          return *a.conv < *b.conv;
+        });
+        if (auto s = read_newest(rows.begin(), shown_end, [](const row&) { return true; }); !s.ok())
+          return storage_failure(s);
         pb::ConversationsListOk ok;
         for (size_t i = 0; i < shown; ++i) {
           auto& [conv, entry, last, read] = rows[i];
-          auto s = read ? storage::status{} : newest_message(ctx, *conv, *entry, &last);
-          if (s.ok())
-            s = known_last_seq(ctx, *conv, *entry);
+          auto s = known_last_seq(ctx, *conv, *entry);
           uint64_t unread = 0;
           if (s.ok() && last)
             entry->last_seq = std::max(entry->last_seq, last->seq());

@@ -237,21 +237,60 @@ status store::last_seq(std::string_view conv, uint64_t* out) const {
   return status::from(it->status());
 }
 
+namespace {
+
+/// Puts `it` (over the messages family, unbounded) on the conversation's last
+/// entry; false if the conversation has none.
+bool seek_to_last_entry(rocksdb::Iterator* it, const std::string& prefix) {
+  auto end = prefix_end(prefix);
+  // The last key before the next conversation's range (a key equal to `end`
+  // would not be one of this conversation's messages).
+  it->SeekForPrev(end);
+  while (it->Valid() && it->key().compare(end) >= 0)
+    it->Prev();
+  return it->Valid() && it->key().starts_with(prefix);
+}
+
+} // namespace
+
 status store::last_seqs(const std::vector<std::string_view>& convs,
                         std::vector<uint64_t>* out) const {
   out->assign(convs.size(), 0);
+  if (convs.empty())
+    return {};
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{}, cfs_[static_cast<int>(column::messages)])};
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (seek_to_last_entry(it.get(), message_prefix(convs[i])))
+      (*out)[i] = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
+    if (!it->status().ok())
+      return status::from(it->status());
+  }
+  return {};
+}
+
+status store::last_messages(const std::vector<std::string_view>& convs, uint32_t look_back,
+                            std::vector<std::optional<pb::ChatMessage>>* out) const {
+  out->assign(convs.size(), std::nullopt);
+  if (convs.empty())
+    return {};
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{}, cfs_[static_cast<int>(column::messages)])};
   for (size_t i = 0; i < convs.size(); ++i) {
     auto prefix = message_prefix(convs[i]);
-    auto end = prefix_end(prefix);
-    // The last key before the next conversation's range (a key equal to
-    // `end` would not be one of this conversation's messages).
-    it->SeekForPrev(end);
-    while (it->Valid() && it->key().compare(end) >= 0)
+    bool valid = seek_to_last_entry(it.get(), prefix);
+    for (uint32_t n = 0; valid && n < look_back; ++n) {
+      pb::ChatMessage m;
+      auto value = it->value();
+      if (!m.ParseFromArray(value.data(), static_cast<int>(value.size())))
+        return status::error("storage: corrupt message");
+      if (m.kind() == pb::MESSAGE) {
+        (*out)[i] = std::move(m);
+        break;
+      }
       it->Prev();
-    if (it->Valid() && it->key().starts_with(prefix))
-      (*out)[i] = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
+      valid = it->Valid() && it->key().starts_with(prefix);
+    }
     if (!it->status().ok())
       return status::from(it->status());
   }

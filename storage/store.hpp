@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -109,6 +110,12 @@ public:
   /// last_seq() of each conversation, in order, through one iterator (a
   /// user's first sync asks for every conversation of its inbox).
   status last_seqs(const std::vector<std::string_view>& convs, std::vector<uint64_t>* out) const;
+
+  /// Each conversation's newest entry of kind MESSAGE among its last
+  /// `look_back` entries (edits and recalls skipped), or none, through one
+  /// iterator.
+  status last_messages(const std::vector<std::string_view>& convs, uint32_t look_back,
+                       std::vector<std::optional<pb::ChatMessage>>* out) const;
 
   /// One message by seq; `*found` false if absent.
   status get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out, bool* found) const;

@@ -284,3 +284,44 @@ TEST_CASE("last seqs of many conversations agree with one at a time", "[storage]
     CHECK(one == last[i]);
   }
 }
+
+TEST_CASE("newest messages skip edits and recalls, as far back as asked", "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  auto write = [&](const std::string& id, uint64_t from, uint64_t to, pb::MessageKind kind) {
+    write_batch b;
+    for (uint64_t s = from; s <= to; ++s) {
+      auto m = message(id, s, "alice");
+      m.set_kind(kind);
+      b.put_message(m);
+    }
+    const std::vector<write_op>* group[] = {&b.ops()};
+    REQUIRE(db->apply(group, 1, false).ok());
+  };
+  write("a", 1, 3, pb::MESSAGE);
+  write("a", 4, 5, pb::EDIT); // the newest message is 3
+  write("a0", 1, 1, pb::MESSAGE);
+  write("a0", 2, 20, pb::RECALL); // 19 entries after the message
+  REQUIRE(db->flush().ok());
+  write("c", 1, 2, pb::MESSAGE);
+  write("c", 3, 3, pb::RECALL);
+
+  std::vector<std::string_view> convs{"a", "a0", "b", "c"};
+  std::vector<std::optional<pb::ChatMessage>> newest;
+  REQUIRE(db->last_messages(convs, 16, &newest).ok());
+  REQUIRE(newest.size() == 4);
+  REQUIRE(newest[0]);
+  CHECK(newest[0]->seq() == 3);
+  CHECK(newest[0]->conversation_id() == "a");
+  CHECK_FALSE(newest[1]); // its message is 19 entries back
+  CHECK_FALSE(newest[2]); // no entries
+  REQUIRE(newest[3]);
+  CHECK(newest[3]->seq() == 2);
+
+  REQUIRE(db->last_messages(convs, 20, &newest).ok());
+  REQUIRE(newest[1]);
+  CHECK(newest[1]->seq() == 1);
+  REQUIRE(db->last_messages(convs, 1, &newest).ok());
+  CHECK_FALSE(newest[0]); // the last entry alone is an edit
+  CHECK(newest[3] == std::nullopt);
+}

@@ -114,11 +114,11 @@ storage::status learn_last_seqs(const context_ptr& ctx, user_state& st) {
     }
   if (convs.empty())
     return {};
-  std::vector<uint64_t> last;
-  auto s = ctx->db->last_seqs(convs, &last);
+  std::vector<storage::log_end> ends;
+  auto s = ctx->db->log_ends(convs, 0, &ends);
   if (s.ok())
     for (size_t i = 0; i < entries.size(); ++i)
-      entries[i]->last_seq = last[i];
+      entries[i]->last_seq = ends[i].last_seq;
   return s;
 }
 
@@ -148,26 +148,32 @@ storage::status unread_count(const context_ptr& ctx, const std::string& user,
 }
 
 /// Reads the newest message of each of `convs` (whose cursors are
-/// `entries`) into `out`, and learns from it the conversation's last
-/// activity: the message's time, or for a conversation without one among
-/// its last entries, the time it was created. One pass over storage.
+/// `entries`) into `out`, and learns the conversation's last seq and its
+/// last activity: the message's time, or for a conversation without one
+/// among its last entries, the time it was created. One pass over storage.
 storage::status newest_messages(const context_ptr& ctx, const std::vector<std::string_view>& convs,
                                 const std::vector<cursors*>& entries,
                                 std::vector<std::optional<pb::ChatMessage>>* out) {
   // Edits and recalls are entries too; a message is looked for this far back.
   constexpr uint32_t look_back = 16;
-  auto s = ctx->db->last_messages(convs, look_back, out);
+  std::vector<storage::log_end> ends;
+  auto s = ctx->db->log_ends(convs, look_back, &ends);
+  out->clear();
   for (size_t i = 0; s.ok() && i < convs.size(); ++i) {
     auto& c = *entries[i];
-    if (const auto& m = (*out)[i]) {
-      c.last_activity = std::max(c.last_activity, m->timestamp());
-      continue;
+    auto& end = ends[i];
+    if (c.last_seq == cursors::unknown_seq || end.last_seq > c.last_seq)
+      c.last_seq = end.last_seq;
+    if (end.newest_message) {
+      c.last_activity = std::max(c.last_activity, end.newest_message->timestamp());
+    } else {
+      pb::ConversationRecord rec;
+      bool found = false;
+      s = ctx->db->get_conversation(convs[i], &rec, &found);
+      if (s.ok())
+        c.last_activity = std::max(c.last_activity, rec.created());
     }
-    pb::ConversationRecord rec;
-    bool found = false;
-    s = ctx->db->get_conversation(convs[i], &rec, &found);
-    if (s.ok())
-      c.last_activity = std::max(c.last_activity, rec.created());
+    out->push_back(std::move(end.newest_message));
   }
   return s;
 }
@@ -457,13 +463,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
         pb::ConversationsListOk ok;
         for (size_t i = 0; i < shown; ++i) {
           auto& [conv, entry, last, read] = rows[i];
-          auto s = known_last_seq(ctx, *conv, *entry);
-          uint64_t unread = 0;
-          if (s.ok() && last)
-            entry->last_seq = std::max(entry->last_seq, last->seq());
-          if (s.ok())
-            s = unread_count(ctx, st.id, *conv, *entry, &unread);
-          if (!s.ok())
+          uint64_t unread = 0; // the last seq is known: the row was read
+          if (auto s = unread_count(ctx, st.id, *conv, *entry, &unread); !s.ok())
             return storage_failure(s);
           auto* out = ok.add_conversations();
           out->set_conversation_id(*conv);

@@ -227,16 +227,6 @@ status store::get_conversation(std::string_view id, pb::ConversationRecord* out,
   return {};
 }
 
-status store::last_seq(std::string_view conv, uint64_t* out) const {
-  auto prefix = message_prefix(conv);
-  range_iterator it{db_, cfs_[static_cast<int>(column::messages)], prefix, prefix_end(prefix)};
-  it->SeekToLast();
-  *out = 0;
-  if (it->Valid())
-    *out = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
-  return status::from(it->status());
-}
-
 namespace {
 
 /// Puts `it` (over the messages family, unbounded) on the conversation's last
@@ -253,25 +243,16 @@ bool seek_to_last_entry(rocksdb::Iterator* it, const std::string& prefix) {
 
 } // namespace
 
-status store::last_seqs(const std::vector<std::string_view>& convs,
-                        std::vector<uint64_t>* out) const {
-  out->assign(convs.size(), 0);
-  if (convs.empty())
-    return {};
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(rocksdb::ReadOptions{}, cfs_[static_cast<int>(column::messages)])};
-  for (size_t i = 0; i < convs.size(); ++i) {
-    if (seek_to_last_entry(it.get(), message_prefix(convs[i])))
-      (*out)[i] = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
-    if (!it->status().ok())
-      return status::from(it->status());
-  }
-  return {};
+status store::last_seq(std::string_view conv, uint64_t* out) const {
+  std::vector<log_end> ends;
+  auto s = log_ends({conv}, 0, &ends);
+  *out = ends[0].last_seq;
+  return s;
 }
 
-status store::last_messages(const std::vector<std::string_view>& convs, uint32_t look_back,
-                            std::vector<std::optional<pb::ChatMessage>>* out) const {
-  out->assign(convs.size(), std::nullopt);
+status store::log_ends(const std::vector<std::string_view>& convs, uint32_t look_back,
+                       std::vector<log_end>* out) const {
+  out->assign(convs.size(), log_end{});
   if (convs.empty())
     return {};
   std::unique_ptr<rocksdb::Iterator> it{
@@ -279,13 +260,15 @@ status store::last_messages(const std::vector<std::string_view>& convs, uint32_t
   for (size_t i = 0; i < convs.size(); ++i) {
     auto prefix = message_prefix(convs[i]);
     bool valid = seek_to_last_entry(it.get(), prefix);
+    if (valid)
+      (*out)[i].last_seq = seq_of_message_key(std::string_view{it->key().data(), it->key().size()});
     for (uint32_t n = 0; valid && n < look_back; ++n) {
       pb::ChatMessage m;
       auto value = it->value();
       if (!m.ParseFromArray(value.data(), static_cast<int>(value.size())))
         return status::error("storage: corrupt message");
       if (m.kind() == pb::MESSAGE) {
-        (*out)[i] = std::move(m);
+        (*out)[i].newest_message = std::move(m);
         break;
       }
       it->Prev();

@@ -92,6 +92,12 @@ struct range_query {
   bool newest_first = false; ///< take the `limit` entries nearest before_seq
 };
 
+/// The end of a conversation's log (store::log_ends).
+struct log_end {
+  uint64_t last_seq = 0;
+  std::optional<pb::ChatMessage> newest_message;
+};
+
 class store {
 public:
   ~store();
@@ -107,15 +113,12 @@ public:
   /// The highest seq in the conversation's log, 0 if empty.
   status last_seq(std::string_view conv, uint64_t* out) const;
 
-  /// last_seq() of each conversation, in order, through one iterator (a
-  /// user's first sync asks for every conversation of its inbox).
-  status last_seqs(const std::vector<std::string_view>& convs, std::vector<uint64_t>* out) const;
-
-  /// Each conversation's newest entry of kind MESSAGE among its last
-  /// `look_back` entries (edits and recalls skipped), or none, through one
-  /// iterator.
-  status last_messages(const std::vector<std::string_view>& convs, uint32_t look_back,
-                       std::vector<std::optional<pb::ChatMessage>>* out) const;
+  /// Where each conversation's log ends: its last seq (0 if empty) and its
+  /// newest entry of kind MESSAGE among its last `look_back` entries (edits
+  /// and recalls skipped), in order, through one iterator. A user's first
+  /// sync and first conversation list ask this of every conversation.
+  status log_ends(const std::vector<std::string_view>& convs, uint32_t look_back,
+                  std::vector<log_end>* out) const;
 
   /// One message by seq; `*found` false if absent.
   status get_message(std::string_view conv, uint64_t seq, pb::ChatMessage* out, bool* found) const;

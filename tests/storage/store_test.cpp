@@ -250,7 +250,7 @@ TEST_CASE("a group keeps the order of the operations on one key", "[storage]") {
   CHECK(alice[0].second.read_seq() == 1);
 }
 
-TEST_CASE("last seqs of many conversations agree with one at a time", "[storage]") {
+TEST_CASE("the log ends of many conversations agree with last_seq one at a time", "[storage]") {
   temp_dir dir;
   auto db = open_store(dir.path.string());
   // Neighbouring ids ("a" and "a0", "b" empty between them) and some
@@ -273,9 +273,14 @@ TEST_CASE("last seqs of many conversations agree with one at a time", "[storage]
 
   std::vector<std::string_view> convs(ids.begin(), ids.end());
   convs.push_back("a"); // asked twice
+  std::vector<log_end> ends;
+  REQUIRE(db->log_ends(convs, 0, &ends).ok());
+  REQUIRE(ends.size() == convs.size());
   std::vector<uint64_t> last;
-  REQUIRE(db->last_seqs(convs, &last).ok());
-  REQUIRE(last.size() == convs.size());
+  for (const auto& e : ends) {
+    last.push_back(e.last_seq);
+    CHECK_FALSE(e.newest_message); // not asked for
+  }
   std::vector<uint64_t> expected{5, 300, 0, 0, 2, 7, 1, 5};
   CHECK(last == expected);
   for (size_t i = 0; i < convs.size(); ++i) {
@@ -307,21 +312,26 @@ TEST_CASE("newest messages skip edits and recalls, as far back as asked", "[stor
   write("c", 3, 3, pb::RECALL);
 
   std::vector<std::string_view> convs{"a", "a0", "b", "c"};
-  std::vector<std::optional<pb::ChatMessage>> newest;
-  REQUIRE(db->last_messages(convs, 16, &newest).ok());
-  REQUIRE(newest.size() == 4);
-  REQUIRE(newest[0]);
-  CHECK(newest[0]->seq() == 3);
-  CHECK(newest[0]->conversation_id() == "a");
-  CHECK_FALSE(newest[1]); // its message is 19 entries back
-  CHECK_FALSE(newest[2]); // no entries
-  REQUIRE(newest[3]);
-  CHECK(newest[3]->seq() == 2);
+  std::vector<log_end> ends;
+  REQUIRE(db->log_ends(convs, 16, &ends).ok());
+  REQUIRE(ends.size() == 4);
+  CHECK(ends[0].last_seq == 5);
+  REQUIRE(ends[0].newest_message);
+  CHECK(ends[0].newest_message->seq() == 3);
+  CHECK(ends[0].newest_message->conversation_id() == "a");
+  CHECK(ends[1].last_seq == 20);
+  CHECK_FALSE(ends[1].newest_message); // its message is 19 entries back
+  CHECK(ends[2].last_seq == 0);
+  CHECK_FALSE(ends[2].newest_message); // no entries
+  CHECK(ends[3].last_seq == 3);
+  REQUIRE(ends[3].newest_message);
+  CHECK(ends[3].newest_message->seq() == 2);
 
-  REQUIRE(db->last_messages(convs, 20, &newest).ok());
-  REQUIRE(newest[1]);
-  CHECK(newest[1]->seq() == 1);
-  REQUIRE(db->last_messages(convs, 1, &newest).ok());
-  CHECK_FALSE(newest[0]); // the last entry alone is an edit
-  CHECK(newest[3] == std::nullopt);
+  REQUIRE(db->log_ends(convs, 20, &ends).ok());
+  REQUIRE(ends[1].newest_message);
+  CHECK(ends[1].newest_message->seq() == 1);
+  REQUIRE(db->log_ends(convs, 1, &ends).ok());
+  CHECK_FALSE(ends[0].newest_message); // the last entry alone is an edit
+  CHECK_FALSE(ends[3].newest_message);
+  CHECK(ends[3].last_seq == 3);
 }

@@ -14,7 +14,10 @@
 //
 //   chorus-limits [--connections=1000] [--frame-bytes=100] [--seconds=3]
 //                 [--syncs=2000] [--dir=/tmp] [--node-cpu=0] [--load-cpu=1]
-//                 [--json=FILE]
+//                 [--json=FILE] [--syncs-only]
+//
+// --syncs-only measures the WAL syncs alone: `bench/run.sh w1` does so right
+// before its latency run, whose synced acks cannot be faster than the disk.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -49,6 +52,7 @@ struct options {
   int node_cpu = 0;
   int load_cpu = 1;
   std::string json;
+  bool syncs_only = false;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -79,6 +83,8 @@ options parse(int argc, char** argv) {
       o.load_cpu = std::stoi(val);
     else if (key == "--json")
       o.json = val;
+    else if (key == "--syncs-only")
+      o.syncs_only = true;
     else {
       std::fprintf(stderr,
                    "chorus-limits: unknown option %s (see the header of bench/limits.cpp)\n",
@@ -274,10 +280,45 @@ sync_figures measure_syncs(const options& o, int n, bool recycled) {
   return {n / wall, at(0.5), at(0.99), us.back()};
 }
 
+void print_syncs(const options& o, const sync_figures& recycled, const sync_figures& appended) {
+  std::printf("WAL sync, recycled %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
+              recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, o.syncs);
+  std::printf("WAL sync, growing  %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
+              appended.per_second, appended.p50_us, appended.p99_us, appended.max_us,
+              std::max(1, o.syncs / 4));
+}
+
+std::string syncs_json(const sync_figures& recycled, const sync_figures& appended) {
+  char buf[512];
+  std::snprintf(
+      buf, sizeof(buf),
+      "\"sync_recycled\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f},"
+      "\"sync_growing\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}",
+      recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, appended.per_second,
+      appended.p50_us, appended.p99_us, appended.max_us);
+  return buf;
+}
+
+void write_json(const options& o, const std::string& text) {
+  if (o.json.empty())
+    return;
+  std::ofstream out{o.json};
+  out << text;
+  if (!out)
+    die("write " + o.json);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
+  if (o.syncs_only) {
+    auto recycled = measure_syncs(o, o.syncs, true);
+    auto appended = measure_syncs(o, std::max(1, o.syncs / 4), false);
+    print_syncs(o, recycled, appended);
+    write_json(o, "{" + syncs_json(recycled, appended) + "}\n");
+    return 0;
+  }
   std::vector<int> node, peer;
   connect_pairs(o.connections, node, peer);
   auto sends = measure_sends(o, node, peer);
@@ -295,27 +336,14 @@ int main(int argc, char** argv) {
               sends.per_second, sends.cpu_us, sends.cpu_percent);
   std::printf("socket reads      %9.0f frames/s  %6.2f us CPU each (node core %3.0f %%)\n",
               reads.per_second, reads.cpu_us, reads.cpu_percent);
-  std::printf("WAL sync, recycled %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
-              recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, o.syncs);
-  std::printf("WAL sync, growing  %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
-              appended.per_second, appended.p50_us, appended.p99_us, appended.max_us,
-              std::max(1, o.syncs / 4));
-  if (!o.json.empty()) {
-    std::ofstream out{o.json};
-    char buf[1024];
-    std::snprintf(
-        buf, sizeof(buf),
-        "{\"connections\":%d,\"frame_bytes\":%d,"
-        "\"sends_per_second\":%.0f,\"send_cpu_us\":%.3f,"
-        "\"reads_per_second\":%.0f,\"read_cpu_us\":%.3f,"
-        "\"sync_recycled\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f},"
-        "\"sync_growing\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}}\n",
-        o.connections, o.frame_bytes, sends.per_second, sends.cpu_us, reads.per_second,
-        reads.cpu_us, recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us,
-        appended.per_second, appended.p50_us, appended.p99_us, appended.max_us);
-    out << buf;
-    if (!out)
-      die("write " + o.json);
-  }
+  print_syncs(o, recycled, appended);
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "{\"connections\":%d,\"frame_bytes\":%d,"
+                "\"sends_per_second\":%.0f,\"send_cpu_us\":%.3f,"
+                "\"reads_per_second\":%.0f,\"read_cpu_us\":%.3f,",
+                o.connections, o.frame_bytes, sends.per_second, sends.cpu_us, reads.per_second,
+                reads.cpu_us);
+  write_json(o, buf + syncs_json(recycled, appended) + "}\n");
   return 0;
 }

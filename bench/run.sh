@@ -18,6 +18,10 @@
 # recording stays in $RESULTS/profile.data for `perf report`. Needs perf
 # (Debian: linux-perf) and the right to use it.
 #
+# `w1` measures saturation, then latency at half of it; right before the
+# latency run it measures the disk's own WAL sync latency (chorus-limits
+# --syncs-only), the floor of a synced ack, and prints it with the run.
+#
 # `w6` kills the node with kill -9 during sends and checks every acked
 # message (five rounds), then fills a new node with 10 million messages
 # (20,000 with SHORT=1; the full fill takes about 13 minutes on a 2-core VM)
@@ -222,11 +226,26 @@ field() { # file key -> number
   sed -n "s/.*\"$2\": *\([0-9.]*\).*/\1/p" "$1" | head -n 1
 }
 
+# The disk's own WAL sync latency (chorus-limits --syncs-only), measured
+# right before a W1 latency run: a synced ack cannot be faster, so its p99
+# sits next to the run's (docs/benchmarks.md, "What bounds the p99").
+disk_probe() { # summary name
+  [ "$server" = chorus ] || return 0
+  local syncs=500 dir
+  [ "$short" = 1 ] && syncs=100
+  dir=$(mktemp -d /tmp/chorus-bench.XXXXXX)
+  echo "disk right before, 4 KiB write + fdatasync:"
+  "$BUILD_DIR/chorus-limits" --syncs-only --syncs=$syncs --node-cpu="$node_cpu" --dir="$dir" \
+    --json="$results/$1.json"
+  rm -rf "$dir"
+}
+
 w1() {
   local secs=10 users=1000
   [ "$short" = 1 ] && secs=2 && users=100
   if [ -n "${RATE:-}" ]; then
     echo "== W1 direct: $users users, open loop at $RATE msgs/s, $wire, $server"
+    disk_probe w1-rate-"$RATE"-disk
     start_node
     run_load "$name_prefix"w1-rate-"$RATE" --workload=w1 --users=$users --duration=$secs --warmup=1 \
       --rate="$RATE"
@@ -243,6 +262,7 @@ w1() {
   half=$(awk -v r="$sat" 'BEGIN { printf "%d", r / 2 }')
   [ "$half" -lt 1 ] && half=1
   echo "== W1 direct: latency at half of saturation ($half msgs/s, open loop)"
+  disk_probe w1-latency-disk
   start_node
   run_load "$name_prefix"w1-latency --workload=w1 --users=$users --duration=$secs --warmup=1 --rate="$half"
   stop_node

@@ -102,6 +102,21 @@ storage::status known_last_seq(const context_ptr& ctx, const std::string& conv, 
   return s;
 }
 
+/// Reads where the logs of `convs` end (with their newest message when
+/// `look_back` > 0, see store::log_ends) and learns their last seqs into
+/// `entries`, their cursors.
+storage::status read_log_ends(const context_ptr& ctx, const std::vector<std::string_view>& convs,
+                              const std::vector<cursors*>& entries, uint32_t look_back,
+                              std::vector<storage::log_end>* ends) {
+  auto s = ctx->db->log_ends(convs, look_back, ends);
+  for (size_t i = 0; s.ok() && i < entries.size(); ++i) {
+    auto& c = *entries[i];
+    if (c.last_seq == cursors::unknown_seq || (*ends)[i].last_seq > c.last_seq)
+      c.last_seq = (*ends)[i].last_seq;
+  }
+  return s;
+}
+
 /// Learns the last seq of every conversation of the inbox the actor does not
 /// know it of yet (after it started, every one), in one pass over storage.
 storage::status learn_last_seqs(const context_ptr& ctx, user_state& st) {
@@ -112,14 +127,8 @@ storage::status learn_last_seqs(const context_ptr& ctx, user_state& st) {
       convs.push_back(conv);
       entries.push_back(&entry);
     }
-  if (convs.empty())
-    return {};
   std::vector<storage::log_end> ends;
-  auto s = ctx->db->log_ends(convs, 0, &ends);
-  if (s.ok())
-    for (size_t i = 0; i < entries.size(); ++i)
-      entries[i]->last_seq = ends[i].last_seq;
-  return s;
+  return read_log_ends(ctx, convs, entries, 0, &ends);
 }
 
 /// The user's unread messages in the conversation, up to
@@ -157,13 +166,11 @@ storage::status newest_messages(const context_ptr& ctx, const std::vector<std::s
   // Edits and recalls are entries too; a message is looked for this far back.
   constexpr uint32_t look_back = 16;
   std::vector<storage::log_end> ends;
-  auto s = ctx->db->log_ends(convs, look_back, &ends);
+  auto s = read_log_ends(ctx, convs, entries, look_back, &ends);
   out->clear();
   for (size_t i = 0; s.ok() && i < convs.size(); ++i) {
     auto& c = *entries[i];
     auto& end = ends[i];
-    if (c.last_seq == cursors::unknown_seq || end.last_seq > c.last_seq)
-      c.last_seq = end.last_seq;
     if (end.newest_message) {
       c.last_activity = std::max(c.last_activity, end.newest_message->timestamp());
     } else {

@@ -3,6 +3,7 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/push.hpp"
+#include "actors/signal_window.hpp"
 #include "actors/user_state.hpp"
 
 #include <caf/all.hpp>
@@ -278,7 +279,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           return;
         if (!st.pending_signals) {
           st.pending_signals = std::make_unique<std::map<std::string, uint64_t>>();
-          self->delayed_send(self, window, flush_atom::value);
+          auto now = std::chrono::steady_clock::now().time_since_epoch();
+          self->delayed_send(self, until_signal_flush(st.id, window, now), flush_atom::value);
         }
         auto& pending = (*st.pending_signals)[conv];
         pending = std::max(pending, last_seq);

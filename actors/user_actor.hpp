@@ -13,7 +13,7 @@
 //       `origin` (the device the event came from). No reply.
 //   (signal_atom, conversation, uint64 last_seq, timespan window)  a large
 //       group's log advanced: one conversation.signal per conversation to
-//       every device when `window` (from the first pending signal) ends.
+//       every device at the user's next beat in `window` (signal_window.hpp).
 //   (joined_atom, conversation) / (left_atom, conversation)  membership changes
 //       already stored by the conversation. No reply.
 //   (ack_atom, conversation, uint64 seq)  [void] advances delivered_seq, durable

@@ -6,11 +6,13 @@
 #include "actors/entity.hpp"
 #include "actors/log_tail.hpp"
 #include "actors/recent_sends.hpp"
+#include "actors/signal_window.hpp"
 #include "proto/chorus.pb.h"
 
 #include <caf/response_promise.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -20,6 +22,19 @@
 #include <vector>
 
 namespace chorus {
+
+/// A large group's signals (signal_window.hpp): how far each beat's members
+/// have heard of the log, and each member's beat.
+struct signal_beats_state {
+  std::array<uint64_t, signal_beats> signaled{}; ///< the last_seq each beat last signalled
+  std::vector<uint8_t> beat_of_member;           ///< parallel to conversation_state::members
+  bool ticking = false;                          ///< a beat is scheduled
+
+  bool behind(uint64_t durable_seq) const {
+    return std::any_of(signaled.begin(), signaled.end(),
+                       [&](uint64_t s) { return s < durable_seq; });
+  }
+};
 
 /// Edits and recalls whose writes are in flight: target seq -> (seq of the
 /// latest event changing it, the target's new state).
@@ -56,6 +71,8 @@ struct conversation_state {
 
   /// Large groups only: the newest durable entries, answering members' pulls.
   std::unique_ptr<log_tail> tail;
+  /// Large groups only, once an entry was published: the signal beats.
+  std::unique_ptr<signal_beats_state> beats;
   static constexpr size_t tail_entries = 256;
 
   write_table writes;
@@ -66,7 +83,7 @@ struct conversation_state {
     return std::binary_search(members.begin(), members.end(), user);
   }
 
-  bool busy() const { return !writes.empty() || waiting_replies > 0; }
+  bool busy() const { return !writes.empty() || waiting_replies > 0 || (beats && beats->ticking); }
 };
 
 } // namespace chorus

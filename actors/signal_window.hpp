@@ -1,40 +1,55 @@
-// When a user's coalesced large-group signals go out.
+// When the members of a large group hear that its log advanced.
 //
-// Every member of a large group hears of a new message at about the same
-// moment. Had each user actor flushed its signals one window after the first
-// one it got, every member's signal, and so every member's history pull,
-// would come in the same instant: 10,000 pulls at once in a group of 10,000,
-// queued on the node's thread ahead of everything else, sends and their acks
-// included. Instead each user flushes on a beat of its own: at the next
-// moment that is its phase (a hash of its id) modulo the window. The pulls of
-// a group spread evenly over the window, a user still gets at most one flush
-// per window, and a signal waits half a window on average instead of a whole.
+// A large group does not push its entries: each member gets a
+// conversation.signal (conversation, last_seq) at most once per window and
+// pulls with history. The window is cut into `signal_beats` beats on a grid
+// of the steady clock, and each user has a beat of its own (a hash of its
+// id). The conversation walks the beats while its log is ahead of what some
+// beat's members last heard, and at each beat signals those members.
+//
+// Had every member been signalled a window after the message, all of them
+// would pull in the same instant: 10,000 history requests at once in a
+// group of 10,000, queued on the node's thread ahead of everything else,
+// sends and their acks included. On beats, the pulls of a group spread
+// evenly over the window, a member still gets at most one signal per window,
+// and a signal waits half a window on average instead of a whole one. One
+// signal frame is built per beat for all of its members, and a conversation
+// needs at most one timer at a time however many members it has.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string_view>
 
 namespace chorus {
 
-/// The beats a window is cut into. Users share the beat of their slot, so a
-/// window needs 16 timer wake-ups whatever the group's size: a beat of its
-/// own for each user cost a wake-up of the clock's thread per user and
-/// doubled the node's CPU in a group of 10,000.
-inline constexpr int64_t signal_beats = 16;
+/// The beats a window is cut into.
+inline constexpr int signal_beats = 16;
 
-/// How long after `now` (any steady clock's time since its epoch) the signals
-/// of `user` that wait for `window` are flushed: in (0, window].
-inline std::chrono::nanoseconds until_signal_flush(std::string_view user,
-                                                   std::chrono::nanoseconds window,
-                                                   std::chrono::nanoseconds now) {
-  auto w = window.count();
-  if (w <= 0)
-    return std::chrono::nanoseconds{0};
-  auto slot = static_cast<int64_t>(std::hash<std::string_view>{}(user) % signal_beats);
-  auto phase = w / signal_beats * slot;
-  auto since_beat = ((now.count() % w) + w - phase) % w; // in [0, w)
-  return std::chrono::nanoseconds{w - since_beat};
+/// The beat of `user`, in [0, signal_beats).
+inline int signal_beat_of(std::string_view user) {
+  return static_cast<int>(std::hash<std::string_view>{}(user) % signal_beats);
+}
+
+/// A moment on the beat grid.
+struct beat_time {
+  int beat; ///< in [0, signal_beats)
+  std::chrono::nanoseconds
+      wait; ///< from `now`: at most a beat (the last one is up to 15 ns longer)
+};
+
+/// The first beat of `window` after `now` (any steady clock's time since its
+/// epoch). Beat b starts b * (window / signal_beats) into each window.
+inline beat_time next_signal_beat(std::chrono::nanoseconds window, std::chrono::nanoseconds now) {
+  auto w = std::max<int64_t>(window.count(), signal_beats);
+  auto step = w / signal_beats;
+  auto into = now.count() % w;
+  auto next = into / step + 1; // beats are step apart; the last one is longer
+  if (next >= signal_beats)
+    return {0, std::chrono::nanoseconds{w - into}};
+  return {static_cast<int>(next), std::chrono::nanoseconds{next * step - into}};
 }
 
 } // namespace chorus

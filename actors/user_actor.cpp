@@ -3,7 +3,6 @@
 #include "actors/errors.hpp"
 #include "actors/messages.hpp"
 #include "actors/push.hpp"
-#include "actors/signal_window.hpp"
 #include "actors/user_state.hpp"
 
 #include <caf/all.hpp>
@@ -75,9 +74,12 @@ cursors* learn(user_state& st, const std::string& conv, const entry_news& news) 
   return &c;
 }
 
-/// Learns from a push of one of the log's entries; other pushes say nothing.
+/// Learns from a push of one of the log's entries, or a large group's
+/// signal; other pushes say nothing.
 void learn(user_state& st, const pb::Frame& f) {
-  if (f.has_message()) {
+  if (f.has_signal()) {
+    learn(st, f.signal().conversation_id(), {entry_news::signal, f.signal().last_seq()});
+  } else if (f.has_message()) {
     const auto& m = f.message();
     learn(st, m.conversation_id(), {entry_news::message, m.seq(), m.timestamp()});
   } else if (f.has_changed()) {
@@ -271,36 +273,9 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
             ctx->metrics->deliveries += 1;
           }
       },
-      [self](signal_atom, const std::string& conv, uint64_t last_seq, caf::timespan window) {
-        auto& st = self->state;
-        st.clock.touch();
-        learn(st, conv, {entry_news::signal, last_seq});
-        if (st.devices.empty())
-          return;
-        if (!st.pending_signals) {
-          st.pending_signals = std::make_unique<std::map<std::string, uint64_t>>();
-          auto now = std::chrono::steady_clock::now().time_since_epoch();
-          self->delayed_send(self, until_signal_flush(st.id, window, now), flush_atom::value);
-        }
-        auto& pending = (*st.pending_signals)[conv];
-        pending = std::max(pending, last_seq);
-      },
-      [self](flush_atom) {
-        const auto& ctx = self->state.ctx;
-        auto& st = self->state;
-        if (!st.pending_signals)
-          return;
-        for (const auto& pending : *st.pending_signals) {
-          auto p = make_push("conversation.signal", [&](pb::Frame& f) {
-            f.mutable_signal()->set_conversation_id(pending.first);
-            f.mutable_signal()->set_last_seq(pending.second);
-          });
-          for (const auto& d : st.devices) {
-            push_to(self, d, p);
-            ctx->metrics->deliveries += 1;
-          }
-        }
-        st.pending_signals.reset();
+      [self](signal_atom, const std::string& conv, uint64_t last_seq) {
+        self->state.clock.touch();
+        learn(self->state, conv, {entry_news::signal, last_seq});
       },
       [self](joined_atom, const std::string& conv) {
         self->state.clock.touch();

@@ -10,10 +10,12 @@
 //       the device goes with it.
 //   (detach_atom, uint64 device)  the device's socket closed. No reply.
 //   (deliver_atom, push_ptr, uint64 origin)  pushes to every device except
-//       `origin` (the device the event came from). No reply.
-//   (signal_atom, conversation, uint64 last_seq, timespan window)  a large
-//       group's log advanced: one conversation.signal per conversation to
-//       every device at the user's next beat in `window` (signal_window.hpp).
+//       `origin` (the device the event came from; 0 for none), and learns
+//       from it how far the conversation's log reaches (an entry, or a large
+//       group's conversation.signal). No reply.
+//   (signal_atom, conversation, uint64 last_seq)  a large group's log
+//       advanced; its devices hear of it at the user's signal beat, as a
+//       conversation.signal delivered like any push. No reply.
 //   (joined_atom, conversation) / (left_atom, conversation)  membership changes
 //       already stored by the conversation. No reply.
 //   (ack_atom, conversation, uint64 seq)  [void] advances delivered_seq, durable

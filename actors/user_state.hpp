@@ -10,7 +10,6 @@
 
 #include <cstdint>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -69,15 +68,11 @@ struct user_state {
   /// The user's live connections (devices), possibly on other nodes.
   std::vector<device> devices;
   int64_t last_seen = 0;
-  /// Large-group signals waiting for the coalescing window: conversation ->
-  /// last_seq. Flushed to every device when the window ends.
-  /// Allocated while signals wait: most users never have any.
-  std::unique_ptr<std::map<std::string, uint64_t>> pending_signals;
 
   write_table writes;
   entity_clock clock;
 
-  bool busy() const { return !devices.empty() || !writes.empty() || pending_signals != nullptr; }
+  bool busy() const { return !devices.empty() || !writes.empty(); }
 };
 
 } // namespace chorus

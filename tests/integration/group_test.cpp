@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -152,6 +153,47 @@ TEST_CASE("large groups send coalesced conversation.signal and members pull with
   CHECK(carol->request("message.typing", {{"conversation_id", "g:big"}})["type"] ==
         "message.typing.ok");
   CHECK_FALSE(bob->wait_for("typing", 300ms));
+}
+
+TEST_CASE("a member of a large group hears at most one signal per window while it talks on",
+          "[integration]") {
+  // Four members over a large-group size of 3: a window of 2 x 100 ms. alice
+  // sends every 10 ms for 1.2 s from another thread; bob's signals come on
+  // his beat, a window apart, and the last one names the last message.
+  node_process node{
+      {"--limits.large-group=3", "--limits.signal-window=100ms", "--limits.sends-per-second=0"}};
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  REQUIRE(alice->request("group.create",
+                         {{"group_id", "busy"}, {"members", {"bob", "carol", "dave"}}})["type"] ==
+          "group.create.ok");
+  const int messages = 120;
+  std::atomic<bool> sent_all{false};
+  std::thread sender{[&] {
+    for (int i = 1; i <= messages; ++i) {
+      auto p = text_message("s" + std::to_string(i), "tick");
+      p["conversation_id"] = "g:busy";
+      alice->request("message.send", p);
+      std::this_thread::sleep_for(10ms);
+    }
+    sent_all = true;
+  }};
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+  uint64_t last = 0;
+  while (auto s = bob->wait_for("conversation.signal", sent_all ? 600ms : 2000ms)) {
+    arrivals.push_back(std::chrono::steady_clock::now());
+    CHECK((*s)["payload"]["conversation_id"] == "g:busy");
+    auto seq = (*s)["payload"]["last_seq"].get<uint64_t>();
+    CHECK(seq > last); // each signal tells of something new
+    last = seq;
+  }
+  sender.join();
+  CHECK(last == messages);
+  // 1.2 s of messages: about six windows, hence about six signals.
+  CHECK(arrivals.size() >= 4);
+  CHECK(arrivals.size() <= 9);
+  for (size_t i = 1; i < arrivals.size(); ++i)
+    CHECK(arrivals[i] - arrivals[i - 1] >= 150ms); // a window of 200 ms, less reading delays
 }
 
 TEST_CASE("pulls in a large group return exactly what storage holds, edits and recalls included",

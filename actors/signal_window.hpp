@@ -36,8 +36,8 @@ inline int signal_beat_of(std::string_view user) {
 /// A moment on the beat grid.
 struct beat_time {
   int beat; ///< in [0, signal_beats)
-  std::chrono::nanoseconds
-      wait; ///< from `now`: at most a beat (the last one is up to 15 ns longer)
+  /// From `now`: at most a beat (the last one is up to 15 ns longer).
+  std::chrono::nanoseconds wait;
 };
 
 /// The first beat of `window` after `now` (any steady clock's time since its

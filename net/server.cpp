@@ -12,12 +12,36 @@
 
 #include <chrono>
 #include <future>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <thread>
 
 namespace chorus::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+/// Has the kernel probe a connection silent for `idle` (none if zero): the
+/// probes cost no memory or timer in the node, and a peer that vanished
+/// without closing fails the socket's read, which ends the session.
+void set_keepalive(tcp::socket& s, std::chrono::seconds idle) {
+  if (idle.count() == 0)
+    return;
+  using keep_idle = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPIDLE>;
+  using keep_interval = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPINTVL>;
+  using keep_count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
+  boost::system::error_code ec;
+  s.set_option(asio::socket_base::keep_alive{true}, ec);
+  s.set_option(keep_idle{static_cast<int>(idle.count())}, ec);
+  s.set_option(keep_interval{static_cast<int>(keepalive_interval.count())}, ec);
+  s.set_option(keep_count{keepalive_probes}, ec);
+  if (ec)
+    spdlog::get("net")->warn("cannot set TCP keepalive: {}", ec.message());
+}
+
+} // namespace
 
 connection_ptr shared_env::open_connection(const sink_ptr& sink, bool http) {
   auto conn = connection::open(*sys, sink, ctx, http);
@@ -81,6 +105,7 @@ struct server::impl {
             // time (40 ms).
             boost::system::error_code ignored;
             s.set_option(tcp::no_delay{true}, ignored);
+            set_keepalive(s, env->cfg.keepalive);
             start(std::move(s), *env);
             accept(acceptor, start);
           } else {

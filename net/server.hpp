@@ -28,7 +28,17 @@ struct net_settings {
   int io_threads = 1;
   size_t max_frame_bytes = 1 << 20;    ///< larger frames close the WebSocket (1009)
   size_t max_outgoing_bytes = 8 << 20; ///< per connection; beyond it: disconnect
+  /// A connection silent this long gets TCP keepalive probes (0: none); see
+  /// keepalive_probes. A client gone without closing (its machine off, its
+  /// network cut) is dropped, and its device with it, instead of staying
+  /// online forever.
+  std::chrono::seconds keepalive{60};
 };
+
+/// Unanswered keepalive probes, `keepalive_interval` apart, before the
+/// kernel drops a connection: a silent dead peer goes within keepalive + 60 s.
+inline constexpr int keepalive_probes = 6;
+inline constexpr std::chrono::seconds keepalive_interval{10};
 
 class server {
 public:

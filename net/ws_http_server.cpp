@@ -32,7 +32,13 @@ public:
     : ws_(std::move(socket)), env_(&env), out_(env.cfg.max_outgoing_bytes) {}
 
   void run(http::request<http::string_body> req) {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // The handshake has 30 s. After it, a silent peer is found by TCP
+    // keepalive (net.keepalive, as for raw TCP), not by the stream's idle
+    // timeout and pings, whose timer would wait in every connection.
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
     ws_.read_message_max(env_->cfg.max_frame_bytes);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
       if (ec)
@@ -164,8 +170,8 @@ private:
     env_->end_connection(conn_);
   }
 
-  // Over the socket itself: the stream's own timer keeps the WebSocket
-  // timeouts, and a `beast::tcp_stream` would add about 500 bytes of timers
+  // Over the socket itself: the stream's own timer keeps the handshake's
+  // timeout, and a `beast::tcp_stream` would add about 500 bytes of timers
   // and state to every connection, most of which sit idle. Compression is
   // never negotiated, so its support is left out too.
   websocket::stream<tcp::socket, false> ws_;

@@ -28,7 +28,10 @@ node_config::node_config() {
            "(default 0)")
       .add(max_frame_bytes_, "max-frame-bytes", "largest client frame (default 1048576)")
       .add(max_outgoing_bytes_, "max-outgoing-bytes",
-           "outgoing bytes queued per connection before it is dropped (default 8388608)");
+           "outgoing bytes queued per connection before it is dropped (default 8388608)")
+      .add(keepalive_, "keepalive",
+           "silence after which the kernel probes a client's end of the connection; 0s: never "
+           "(default 60s)");
   opt_group{custom_options_, "auth"}
       .add(secret_, "secret", "HMAC key that signs auth tokens (required unless dev-mode)")
       .add(dev_mode_, "dev-mode", "accept any token: for development only (default false)")
@@ -156,6 +159,8 @@ std::vector<std::string> node_config::validate() const {
   range("net.io-threads", io_threads_, 0, 64);
   range("net.max-frame-bytes", max_frame_bytes_, 1024, 64 << 20);
   range("net.max-outgoing-bytes", max_outgoing_bytes_, 64 * 1024, 1LL << 32);
+  if (keepalive_.count() < 0 || keepalive_ > std::chrono::hours{24})
+    problems.push_back("'net.keepalive' must be between 0s and 24h");
   if (secret_.empty() && !dev_mode_)
     problems.push_back("'auth.secret' is required unless 'auth.dev-mode' is true");
   positive("auth.timeout", auth_timeout_);
@@ -216,6 +221,8 @@ node_settings node_config::settings() const {
   s.net.io_threads = static_cast<int>(threads());
   s.net.max_frame_bytes = static_cast<size_t>(max_frame_bytes_);
   s.net.max_outgoing_bytes = static_cast<size_t>(max_outgoing_bytes_);
+  s.net.keepalive =
+      duration_cast<std::chrono::seconds>(keepalive_ + std::chrono::milliseconds{999});
   s.store.path = data_dir_;
   s.store.block_cache_bytes = static_cast<size_t>(block_cache_mb_) << 20;
   s.writer.sync = sync_;

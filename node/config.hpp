@@ -64,6 +64,7 @@ private:
   int64_t io_threads_ = 0;
   int64_t max_frame_bytes_ = 1 << 20;
   int64_t max_outgoing_bytes_ = 8 << 20;
+  caf::timespan keepalive_ = std::chrono::seconds{60};
   std::string secret_;
   bool dev_mode_ = false;
   caf::timespan auth_timeout_ = std::chrono::seconds{10};

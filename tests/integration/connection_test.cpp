@@ -9,12 +9,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <dirent.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <random>
 #include <set>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
@@ -210,4 +213,64 @@ TEST_CASE("a node out of file descriptors waits to accept again, and serves when
   send["to"] = "fd-before";
   CHECK(after->request("message.send", send)["type"] == "message.send.ok");
   CHECK(node.stop());
+}
+
+namespace {
+
+/// The kernel timer armed on each established server-side socket of `port`
+/// (from /proc/net/tcp: 0 none, 1 retransmit, 2 keepalive, ...).
+std::vector<int> server_socket_timers(uint16_t port) {
+  std::vector<int> timers;
+  std::ifstream in{"/proc/net/tcp"};
+  std::string line;
+  std::getline(in, line); // the header
+  while (std::getline(in, line)) {
+    std::istringstream fields{line};
+    std::string slot, local, remote, state, queues, timer;
+    fields >> slot >> local >> remote >> state >> queues >> timer;
+    auto colon = local.find(':');
+    if (colon == std::string::npos || state != "01") // 01: established
+      continue;
+    if (std::stoul(local.substr(colon + 1), nullptr, 16) != port)
+      continue;
+    timers.push_back(std::stoi(timer.substr(0, timer.find(':')), nullptr, 16));
+  }
+  return timers;
+}
+
+/// Waits up to 2 s until every established socket of `port` has `timer`.
+bool all_timers_become(uint16_t port, size_t sockets, int timer) {
+  for (int i = 0; i < 100; ++i) {
+    auto timers = server_socket_timers(port);
+    if (timers.size() == sockets &&
+        std::all_of(timers.begin(), timers.end(), [&](int t) { return t == timer; }))
+      return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("the node has the kernel probe silent clients on both ports (TCP keepalive)",
+          "[integration]") {
+  // A client gone without closing its connection (machine off, network cut)
+  // answers no keepalive probe, and the kernel ends the connection, which
+  // ends the session and its device. Seen here: the keepalive timer armed on
+  // the node's end of idle WebSocket and TCP connections, and clients that
+  // answer the probes kept. With net.keepalive=0s no timer is armed.
+  for (auto [option, timer] : {std::pair{"--net.keepalive=1s", 2}, {"--net.keepalive=0s", 0}}) {
+    INFO(option);
+    node_process node{{option}};
+    auto ws = node.connect("alice");
+    auto tcp = node.connect("bob", transport::tcp);
+    CHECK(all_timers_become(node.ws_port(), 1, timer));
+    CHECK(all_timers_become(node.tcp_port(), 1, timer));
+    if (timer == 2) {
+      std::this_thread::sleep_for(2500ms); // past the first probe of each
+      CHECK(ws->request("ping")["type"] == "ping.ok");
+      CHECK(tcp->request("ping")["type"] == "ping.ok");
+    }
+    CHECK(node.stop());
+  }
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
@@ -51,6 +52,7 @@ TEST_CASE("the shipped node.conf parses and validates", "[node]") {
   CHECK(s.writer.sync);
   CHECK(s.members == std::vector<std::string>{"n1"});
   CHECK(s.actors.max_conversations == 1000000);
+  CHECK(s.net.keepalive == std::chrono::seconds{60});
 }
 
 TEST_CASE("unknown keys and wrongly typed values are named", "[node]") {
@@ -81,6 +83,23 @@ TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
   auto unread = parse({"--config-file=" + conf, "--limits.unread-max=0"});
   REQUIRE(unread.size() == 1);
   CHECK_THAT(unread[0], Catch::Contains("limits.unread-max"));
+}
+
+TEST_CASE("net.keepalive is whole seconds rounded up and 0s turns it off", "[node]") {
+  auto conf = write_conf("[auth]\nsecret=\"x\"\n");
+  auto keepalive = [&](const std::string& value) {
+    node_config cfg;
+    REQUIRE_FALSE(cfg.parse({"--config-file=" + conf, "--net.keepalive=" + value}));
+    REQUIRE(cfg.validate().empty());
+    return cfg.settings().net.keepalive;
+  };
+  CHECK(keepalive("90s") == std::chrono::seconds{90});
+  CHECK(keepalive("1500ms") == std::chrono::seconds{2});
+  CHECK(keepalive("1ms") == std::chrono::seconds{1});
+  CHECK(keepalive("0s") == std::chrono::seconds{0});
+  auto long_one = parse({"--config-file=" + conf, "--net.keepalive=25h"});
+  REQUIRE(long_one.size() == 1);
+  CHECK_THAT(long_one[0], Catch::Contains("net.keepalive"));
 }
 
 TEST_CASE("a boolean option takes true or false on the command line, over the file", "[node]") {

@@ -2,6 +2,7 @@
 
 #include "actors/conversation_state.hpp"
 #include "actors/errors.hpp"
+#include "actors/large_group.hpp"
 #include "actors/messages.hpp"
 #include "actors/push.hpp"
 
@@ -31,14 +32,6 @@ uint64_t random_epoch() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   // 53 bits, so that JSON clients (JavaScript numbers) read it exactly.
   return rng() & ((1ULL << 53) - 1);
-}
-
-/// Finds each member's signal beat (signal_window.hpp).
-void assign_beats(conversation_state& st) {
-  auto& beats = st.beats->beat_of_member;
-  beats.clear();
-  for (const auto& m : st.members)
-    beats.push_back(static_cast<uint8_t>(signal_beat_of(m)));
 }
 
 void set_members(conversation_state& st, std::vector<std::string> members) {
@@ -92,71 +85,13 @@ void fan_out(self_ptr self, const context_ptr& ctx, const push_ptr& p, uint64_t 
   }
 }
 
-/// The signal window of a large group: it grows with the group, so that a
-/// member's pulls (each a request, a read and a reply) stay about as frequent
-/// as in a group of large-group members: at most 1 s (or signal-window if
-/// that is longer).
-caf::timespan signal_window_of(const conversation_state& st, const actor_settings& cfg) {
-  auto groups = (st.members.size() + cfg.large_group - 1) / std::max<size_t>(cfg.large_group, 1);
-  return std::min<caf::timespan>(
-      cfg.signal_window * static_cast<int64_t>(groups),
-      std::max<caf::timespan>(cfg.signal_window, std::chrono::seconds{1}));
-}
-
-/// Schedules the next signal beat, unless one is scheduled.
-void schedule_beat(self_ptr self, const context_ptr& ctx) {
-  auto& beats = *self->state.beats;
-  if (beats.ticking)
-    return;
-  beats.ticking = true;
-  auto next = next_signal_beat(signal_window_of(self->state, ctx->settings),
-                               std::chrono::steady_clock::now().time_since_epoch());
-  self->delayed_send(self, next.wait, signal_atom::value, next.beat);
-}
-
 /// Tells every member that the log advanced. Small conversations push the
-/// entry itself; large groups signal (conversation, last_seq) to each member
-/// at its beat (signal_window.hpp), and clients pull with history.
+/// entry itself; large groups signal it (large_group.hpp), and clients pull
+/// with history.
 void publish_entry(self_ptr self, const context_ptr& ctx, const push_ptr& p, uint64_t origin) {
-  auto& st = self->state;
-  if (st.members.size() <= ctx->settings.large_group)
+  if (self->state.members.size() <= ctx->settings.large_group)
     return fan_out(self, ctx, p, origin);
-  // Every active member's user actor learns at once that the log advanced,
-  // so that a sync after the ack finds the entry; its devices hear of it at
-  // the member's beat.
-  for (const auto& m : st.members)
-    if (auto user = ctx->router->find(entity_kind::user, m))
-      self->send(user, signal_atom::value, st.id, st.durable_seq);
-  if (!st.beats) {
-    st.beats = std::make_unique<signal_beats_state>();
-    assign_beats(st);
-  }
-  schedule_beat(self, ctx);
-}
-
-/// A signal beat: the members of `beat` that have not heard of the newest
-/// durable entry get one conversation.signal, the same frame for all.
-void signal_beat(self_ptr self, const context_ptr& ctx, int beat) {
-  auto& st = self->state;
-  if (!st.beats)
-    return;
-  auto& beats = *st.beats;
-  beats.ticking = false;
-  if (beats.signaled[beat] < st.durable_seq) {
-    beats.signaled[beat] = st.durable_seq;
-    auto p = make_push("conversation.signal", [&](pb::Frame& f) {
-      f.mutable_signal()->set_conversation_id(st.id);
-      f.mutable_signal()->set_last_seq(st.durable_seq);
-    });
-    for (size_t i = 0; i < st.members.size(); ++i)
-      if (beats.beat_of_member[i] == beat)
-        if (auto user = ctx->router->find(entity_kind::user, st.members[i]))
-          self->send(user, deliver_atom::value, p, uint64_t{0});
-  }
-  if (beats.behind(st.durable_seq))
-    schedule_beat(self, ctx);
-  else if (st.members.size() <= ctx->settings.large_group)
-    st.beats.reset(); // no longer large: its entries are pushed
+  signal_members(self, ctx);
 }
 
 /// Tells the active user actors of `users` that they joined or left.

@@ -64,7 +64,6 @@ using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using presence_atom = caf::atom_constant<caf::atom("presence")>;
 using signal_atom = caf::atom_constant<caf::atom("signal")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 // -- connection --------------------------------------------------------------------
 using request_atom = caf::atom_constant<caf::atom("request")>;

@@ -34,10 +34,13 @@ void set_keepalive(tcp::socket& s, std::chrono::seconds idle) {
   using keep_count = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_KEEPCNT>;
   boost::system::error_code ec;
   s.set_option(asio::socket_base::keep_alive{true}, ec);
-  s.set_option(keep_idle{static_cast<int>(idle.count())}, ec);
-  s.set_option(keep_interval{static_cast<int>(keepalive_interval.count())}, ec);
-  s.set_option(keep_count{keepalive_probes}, ec);
-  if (ec)
+  if (!ec)
+    s.set_option(keep_idle{static_cast<int>(idle.count())}, ec);
+  if (!ec)
+    s.set_option(keep_interval{static_cast<int>(keepalive_interval.count())}, ec);
+  if (!ec)
+    s.set_option(keep_count{keepalive_probes}, ec);
+  if (ec) // the first that failed
     spdlog::get("net")->warn("cannot set TCP keepalive: {}", ec.message());
 }
 

@@ -40,7 +40,7 @@ void print_table(const json& s) {
     if (s.contains(k))
       fprintf(stderr, "%-24s %s\n", k,
               s[k].is_number_float() ? num(k).c_str() : s[k].dump().c_str());
-  for (const char* k : {"ack_latency", "delivery_latency", "last_member_latency"})
+  for (const char* k : {"ack_latency", "delivery_latency", "last_member_latency", "send_lag"})
     if (s.contains(k)) {
       const auto& l = s[k];
       fprintf(stderr, "%-24s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s us (n=%s)\n", k,

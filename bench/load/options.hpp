@@ -63,6 +63,7 @@ struct thread_stats {
   histogram ack;      ///< intended send -> message.send.ok
   histogram delivery; ///< intended send -> recipient's message.new
   histogram last;     ///< w2: intended send -> last member
+  histogram send_lag; ///< open loop: intended send -> the moment it was issued
   std::map<std::string, uint64_t> errors;
 };
 

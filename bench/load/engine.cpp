@@ -446,9 +446,10 @@ int engine::run(json& summary) {
       add_node_metrics(metrics0, metrics1, secs, summary);
     // A run that measured nothing, or whose requests the node refused, did
     // not measure what it says: the summary is written, the exit code is 1.
-    if (n_.acked == m_acked || n_.delivered == m_delivered) {
-      fprintf(stderr, "nothing was %s while measuring\n",
-              n_.acked == m_acked ? "acked" : "delivered");
+    // XMPP has no acks: there only deliveries count.
+    bool none_acked = !xmpp_ && n_.acked == m_acked;
+    if (none_acked || n_.delivered == m_delivered) {
+      fprintf(stderr, "nothing was %s while measuring\n", none_acked ? "acked" : "delivered");
       rc = 1;
     }
     if (!xmpp_ && n_.errors > 0) { // XMPP servers bounce messages under load

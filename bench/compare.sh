@@ -54,7 +54,7 @@ c_sat=() e_sat=() c_half=() e_half=() c_at=() n_at=() rates=()
 for r in $(seq 1 "$runs"); do
   c=$out/chorus-$r e=$out/ejabberd-$r
   rate=$(top "$e/ejabberd-w1-latency.json" offered_per_second)
-  at=$(ls "$c"/w1-rate-*.json)
+  at=$(ls "$c"/w1-rate-*.json | grep -v -- "-disk.json$") # not the disk probe beside it
   rates+=("$rate")
   c_sat+=("$(top "$c/w1-saturation.json" delivered_per_second)")
   e_sat+=("$(top "$e/ejabberd-w1-saturation.json" delivered_per_second)")

@@ -264,6 +264,7 @@ caf::result<void> change_members(self_ptr self, std::vector<std::string> joined,
     return make_error(errc::too_large, "a group has at most " +
                                            std::to_string(ctx->settings.max_group_members) +
                                            " members");
+  bool was_large = st.members.size() > ctx->settings.large_group;
   set_members(st, std::move(members));
   if (!st.members.empty() && !st.is_member(st.record->owner()))
     st.record->set_owner(st.members.front()); // the owner left: the next member owns it
@@ -276,9 +277,11 @@ caf::result<void> change_members(self_ptr self, std::vector<std::string> joined,
   auto rp = self->make_response_promise();
   submit_write(
       self, ctx, std::move(batch),
-      [self, ctx, rp, joined = std::move(joined), left = std::move(left)]() mutable {
+      [self, ctx, rp, was_large, joined = std::move(joined), left = std::move(left)]() mutable {
         notify_members(self, ctx, joined, true);
         notify_members(self, ctx, left, false);
+        if (!was_large && self->state.members.size() > ctx->settings.large_group)
+          became_large(self, ctx);
         rp.deliver(caf::unit);
       },
       [rp](const std::string& what) mutable { rp.deliver(make_error(errc::internal, what)); });

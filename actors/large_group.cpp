@@ -45,15 +45,12 @@ void assign_beats(conversation_state& st) {
     beats.push_back(static_cast<uint8_t>(signal_beat_of(m)));
 }
 
-/// The log of a large group advanced to its durable_seq.
+/// The log of a large group advanced to its durable_seq. Nothing is sent to
+/// the members now: their user actors read the end of a large group's log
+/// from storage when a sync or a list needs it (user_state.hpp), and their
+/// devices hear of it at the member's beat.
 void signal_members(conversation_self self, const context_ptr& ctx) {
   auto& st = self->state;
-  // Every active member's user actor learns at once that the log advanced,
-  // so that a sync after the ack finds the entry; its devices hear of it at
-  // the member's beat.
-  for (const auto& m : st.members)
-    if (auto user = ctx->router->find(entity_kind::user, m))
-      self->send(user, signal_atom::value, st.id, st.durable_seq);
   if (!st.beats) {
     st.beats = std::make_unique<signal_beats_state>();
     assign_beats(st);
@@ -84,6 +81,15 @@ void signal_beat(conversation_self self, const context_ptr& ctx, int beat) {
     schedule_beat(self, ctx);
   else if (st.members.size() <= ctx->settings.large_group)
     st.beats.reset(); // no longer large: its entries are pushed
+}
+
+/// The group has just grown large: its active members' user actors, which
+/// may have heard of every entry so far, learn that they no longer will.
+void became_large(conversation_self self, const context_ptr& ctx) {
+  auto& st = self->state;
+  for (const auto& m : st.members)
+    if (auto user = ctx->router->find(entity_kind::user, m))
+      self->send(user, signal_atom::value, st.id, st.durable_seq);
 }
 
 } // namespace chorus

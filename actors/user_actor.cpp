@@ -67,6 +67,8 @@ cursors* learn(user_state& st, const std::string& conv, const entry_news& news) 
   bool advanced = c.last_seq == cursors::unknown_seq || news.seq > c.last_seq;
   if (advanced)
     c.last_seq = news.seq;
+  // Entries are pushed only where every one is (see cursors).
+  c.exact = news.kind != entry_news::signal;
   if (news.kind == entry_news::message)
     c.last_activity = std::max(c.last_activity, news.time);
   else if (news.kind == entry_news::signal && advanced)
@@ -94,13 +96,13 @@ void learn(user_state& st, const pb::Frame& f) {
 }
 
 /// The conversation's last seq, read from storage if the actor does not
-/// know it yet.
+/// know it exactly.
 storage::status known_last_seq(const context_ptr& ctx, const std::string& conv, cursors& c) {
-  if (c.last_seq != cursors::unknown_seq)
+  if (!c.needs_read(conv))
     return {};
   uint64_t last = 0;
   auto s = ctx->db->last_seq(conv, &last);
-  if (s.ok())
+  if (s.ok() && (c.last_seq == cursors::unknown_seq || last > c.last_seq))
     c.last_seq = last;
   return s;
 }
@@ -121,12 +123,13 @@ storage::status read_log_ends(const context_ptr& ctx, const std::vector<std::str
 }
 
 /// Learns the last seq of every conversation of the inbox the actor does not
-/// know it of yet (after it started, every one), in one pass over storage.
+/// know it of exactly (after it started, every one; then the large groups),
+/// in one pass over storage.
 storage::status learn_last_seqs(const context_ptr& ctx, user_state& st) {
   std::vector<std::string_view> convs;
   std::vector<cursors*> entries;
   for (auto& [conv, entry] : st.inbox)
-    if (entry.last_seq == cursors::unknown_seq) {
+    if (entry.needs_read(conv)) {
       convs.push_back(conv);
       entries.push_back(&entry);
     }
@@ -274,6 +277,7 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           }
       },
       [self](signal_atom, const std::string& conv, uint64_t last_seq) {
+        // A group turned large (large_group.hpp): no more pushes from it.
         self->state.clock.touch();
         learn(self->state, conv, {entry_news::signal, last_seq});
       },
@@ -431,7 +435,8 @@ caf::behavior user_actor(self_ptr self, std::string id, context_ptr context) {
           return s;
         };
         auto unplaced = [](const row& r) {
-          return r.entry->last_activity == cursors::unknown_activity;
+          return r.entry->last_activity == cursors::unknown_activity ||
+                 r.entry->needs_read(*r.conv);
         };
         if (auto s = read_newest(rows.begin(), rows.end(), unplaced); !s.ok())
           return storage_failure(s);

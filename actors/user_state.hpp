@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,11 +35,19 @@ struct device {
 /// `last_seq` and `last_activity` (the time of its newest message, or its
 /// creation while it has none: its place in the conversation list) are read
 /// from storage the first time a request needs them, then kept current from
-/// the entries the conversation publishes: every entry reaches every member's
-/// active user actor (as a push, or as a signal in a large group) before the
-/// sender's ack goes out. So `sync` and `conversations.list` read storage
-/// only for the conversations that changed, and an actor that passivates
-/// takes what it knew with it.
+/// the entries the conversation publishes. A direct conversation or a small
+/// group pushes every entry to every member's active user actor before the
+/// sender's ack goes out, so what the actor knows of it is `exact` from the
+/// first push on (a direct conversation's from its first read). A large
+/// group does not tell its members of each entry (that would cost a message
+/// per member per entry): its members' devices hear of it on their signal
+/// beat, and the actor learns of it then too, so its cursors are never
+/// exact and `sync` and `conversations.list` read the end of its log from
+/// storage every time. A group turning large tells its active members' user
+/// actors at once. So `sync` and `conversations.list` read storage only for
+/// the large groups and the conversations that changed, and still include
+/// every entry acked before the request came; an actor that passivates takes
+/// what it knew with it.
 ///
 /// `unread` counts the messages after `read_seq` through `counted_to`
 /// (unknown: not counted yet), so that a count goes on from where it
@@ -54,6 +63,14 @@ struct cursors {
   int64_t last_activity = unknown_activity;
   uint64_t unread = 0;
   uint64_t counted_to = unknown_seq;
+  /// The actor hears of every entry: a push of one came (small groups), or
+  /// the conversation is direct (see needs_read).
+  bool exact = false;
+
+  /// Whether the end of the log must be read from storage before use.
+  bool needs_read(std::string_view conv) const {
+    return last_seq == unknown_seq || (!exact && conv.substr(0, 2) == "g:");
+  }
 };
 
 struct user_state {

@@ -155,6 +155,48 @@ TEST_CASE("large groups send coalesced conversation.signal and members pull with
   CHECK_FALSE(bob->wait_for("typing", 300ms));
 }
 
+TEST_CASE("a group that grows large still shows each acked entry in its members' sync and list",
+          "[integration]") {
+  // While the group is small bob's user actor hears of every entry by push;
+  // once dave makes it large nothing more is pushed, and bob's sync and list
+  // right after an ack must still find the entry (his signal, on his beat of
+  // a 2 s window, has not come yet).
+  node_process node{{"--limits.large-group=3", "--limits.signal-window=2s"}};
+  auto alice = node.connect("alice");
+  auto bob = node.connect("bob");
+  REQUIRE(alice->request("group.create",
+                         {{"group_id", "grow"}, {"members", {"bob", "carol"}}})["type"] ==
+          "group.create.ok");
+  auto send = [&](const std::string& cmid) {
+    auto p = text_message(cmid, cmid);
+    p["conversation_id"] = "g:grow";
+    return alice->request("message.send", p)["payload"]["seq"].get<uint64_t>();
+  };
+  auto first = send("small");
+  REQUIRE(bob->wait_for("message.new", 2s)); // small: pushed
+  auto before = bob->request("sync", {{"cursors", {{"g:grow", first}}}})["payload"];
+  CHECK(before["conversations"].empty());
+
+  REQUIRE(alice->request("group.add_members",
+                         {{"conversation_id", "g:grow"}, {"members", {"dave"}}})["type"] ==
+          "group.add_members.ok");
+  for (int i = 1; i <= 3; ++i) {
+    auto cmid = "large" + std::to_string(i);
+    auto seq = send(cmid);
+    auto sync = bob->request("sync", {{"cursors", {{"g:grow", seq - 1}}}})["payload"];
+    REQUIRE(sync["conversations"].size() == 1);
+    CHECK(sync["conversations"][0]["last_seq"] == seq);
+    REQUIRE(sync["conversations"][0]["messages"].size() == 1);
+    CHECK(sync["conversations"][0]["messages"][0]["client_msg_id"] == cmid);
+    auto list = bob->request("conversations.list")["payload"]["conversations"];
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["last_seq"] == seq);
+    CHECK(list[0]["last_message"]["client_msg_id"] == cmid);
+    CHECK(list[0]["unread"] == i + 1);
+  }
+  CHECK_FALSE(bob->wait_for("message.new", 200ms)); // large: nothing pushed
+}
+
 TEST_CASE("a member of a large group hears at most one signal per window while it talks on",
           "[integration]") {
   // Four members over a large-group size of 3: a window of 2 x 100 ms. alice

@@ -155,7 +155,7 @@ storage::status unread_count(const context_ptr& ctx, const std::string& user,
       c.counted_to = cursors::unknown_seq;
       return s;
     }
-    c.unread += more;
+    c.unread += static_cast<uint32_t>(more); // more <= max - unread
     c.counted_to = scanned;
   }
   *out = c.unread;

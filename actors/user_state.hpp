@@ -61,8 +61,8 @@ struct cursors {
   uint64_t read_seq = 0;
   uint64_t last_seq = unknown_seq;
   int64_t last_activity = unknown_activity;
-  uint64_t unread = 0;
   uint64_t counted_to = unknown_seq;
+  uint32_t unread = 0; ///< at most limits.unread-max
   /// The actor hears of every entry: a push of one came (small groups), or
   /// the conversation is direct (see needs_read).
   bool exact = false;
@@ -72,6 +72,10 @@ struct cursors {
     return last_seq == unknown_seq || (!exact && conv.substr(0, 2) == "g:");
   }
 };
+
+// An inbox entry (with its key and the hash table's links) stays in
+// jemalloc's 96-byte size class.
+static_assert(sizeof(cursors) == 48, "cursors outgrew 48 bytes");
 
 struct user_state {
   static inline const char* name = "user";

@@ -298,11 +298,19 @@ w3() {
   if [ "$wire" = xmpp ]; then
     # Register the users first, so that the figure is the sessions' memory,
     # not the user database's.
+    local reg_log
+    reg_log=$(mktemp /tmp/chorus-w3-register.XXXXXX)
     for p in $(seq 1 "$procs"); do
-      taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
+      if ! taskset -c "$load_cpu" "$load" --host=127.0.0.1 --port="$(port)" --wire="$wire" \
         --secret=$secret --workload=w3 --users="$per" --prefix="w3p$p-" --duration=0 --quiet \
-        >/dev/null 2>&1
+        >"$reg_log" 2>&1; then
+        echo "bench: registering the W3 users failed:" >&2
+        tail -n 5 "$reg_log" >&2
+        rm -f "$reg_log"
+        return 1
+      fi
     done
+    rm -f "$reg_log"
     sleep 2
   fi
   sleep 0.5

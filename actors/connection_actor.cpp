@@ -215,10 +215,20 @@ private:
       fill_frame(f);
       self->state.sink->send_reply(f);
     };
-    if constexpr (std::is_void_v<T>)
+    if constexpr (std::is_void_v<T>) {
       handle.then([answer, fill]() { answer(fill); }, on_error);
-    else
+    } else if constexpr (std::is_same_v<T, shared_reply_ptr>) {
+      // Built whole by the entity and shared with other requests: only the
+      // req_id is this request's (`fill` is unused).
+      handle.then(
+          [self, c = ctx_.get(), req_id = req.req_id(), n, req_kind](T& x) {
+            if (settle_request(self, *c, n, req_kind))
+              self->state.sink->send_reply(req_id, x);
+          },
+          on_error);
+    } else {
       handle.then([answer, fill](T& x) { answer([&](pb::Frame& f) { fill(f, x); }); }, on_error);
+    }
   }
 
   /// The conversation a request names, or an error already answered.
@@ -376,10 +386,8 @@ void dispatcher::handle(pb::Frame& f) {
   } else if (type == "history") {
     if (!conversation_of(f, f.history().conversation_id(), &conv))
       return;
-    ask<pb::HistoryOk>(
-        entity_kind::conversation, conv, f,
-        [](pb::Frame& out, pb::HistoryOk& x) { *out.mutable_history_ok() = std::move(x); },
-        history_atom::value, user, f.history());
+    ask<shared_reply_ptr>(entity_kind::conversation, conv, f, no_payload, history_atom::value, user,
+                          f.history());
   } else if (type == "conversations.list") {
     auto& cfg = ctx_->settings;
     uint32_t limit =

@@ -411,7 +411,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         return change(self, user, req.seq(), true, {}, origin);
       },
       [self](history_atom, const std::string& user,
-             const pb::History& q) -> caf::result<pb::HistoryOk> {
+             const pb::History& q) -> caf::result<shared_reply_ptr> {
         const auto& ctx = self->state.ctx;
         if (auto err = check(self, user))
           return err;
@@ -424,13 +424,14 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         rq.after_seq = q.has_after_seq() ? q.after_seq() : 0;
         rq.before_seq = q.has_before_seq() ? q.before_seq() : 0;
         rq.newest_first = !q.has_after_seq();
-        if (q.has_before_seq() && q.before_seq() <= rq.after_seq + 1) {
-          return pb::HistoryOk{}; // an empty range
-        }
-        pb::HistoryOk ok;
-        if (q.has_after_seq() && !q.has_before_seq() && self->state.tail &&
-            self->state.tail->read(rq.after_seq, rq.limit, self->state.durable_seq, &ok))
-          return ok; // a large group's members pulling what a signal announced
+        pb::Frame f;
+        f.set_type("history.ok");
+        auto& ok = *f.mutable_history_ok();
+        if (q.has_before_seq() && q.before_seq() <= rq.after_seq + 1)
+          return std::make_shared<const shared_reply>(std::move(f)); // an empty range
+        if (q.has_after_seq() && !q.has_before_seq() && self->state.tail)
+          if (auto r = self->state.tail->pull(rq.after_seq, rq.limit, self->state.durable_seq))
+            return r; // a large group's members pulling what a signal announced
         std::vector<pb::ChatMessage> messages;
         bool has_more = false;
         if (auto s = ctx->db->read_messages(self->state.id, rq, &messages, &has_more); !s.ok())
@@ -438,7 +439,7 @@ caf::behavior conversation_actor(self_ptr self, std::string id, context_ptr ctx)
         for (auto& m : messages)
           *ok.add_messages() = std::move(m);
         ok.set_has_more(has_more);
-        return ok;
+        return std::make_shared<const shared_reply>(std::move(f));
       },
       [self](typing_atom, const std::string& user, uint64_t origin) -> caf::result<void> {
         const auto& ctx = self->state.ctx;

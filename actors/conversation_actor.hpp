@@ -16,7 +16,7 @@
 //   (edit_atom, user, pb::Edit, origin)             [pb::EventOk]
 //   (recall_atom, user, pb::Recall, origin)         [pb::EventOk]
 //       not_found: no such seq; forbidden: not the author; conflict: recalled.
-//   (history_atom, user, pb::History)               [pb::HistoryOk]
+//   (history_atom, user, pb::History)               [shared_reply_ptr: history.ok]
 //   (typing_atom, user, origin)                     [void]
 //   (read_atom, user, uint64 read_seq, origin)      [void] bad_request beyond
 //       last_seq; stores the cursor (via the user actor) and pushes receipt.read.

@@ -5,6 +5,7 @@
 namespace chorus {
 
 void log_tail::append(const pb::ChatMessage& m) {
+  pulls_.clear();
   if (!entries_.empty() && entries_.back().seq() + 1 != m.seq())
     entries_.clear();
   entries_.push_back(m);
@@ -13,6 +14,7 @@ void log_tail::append(const pb::ChatMessage& m) {
 }
 
 void log_tail::rewrite(const pb::ChatMessage& changed) {
+  pulls_.clear();
   if (entries_.empty())
     return;
   auto first = entries_.front().seq();
@@ -20,19 +22,28 @@ void log_tail::rewrite(const pb::ChatMessage& changed) {
     entries_[changed.seq() - first] = changed;
 }
 
-bool log_tail::read(uint64_t after_seq, uint32_t limit, uint64_t durable_seq,
-                    pb::HistoryOk* out) const {
+shared_reply_ptr log_tail::pull(uint64_t after_seq, uint32_t limit, uint64_t durable_seq) {
   if (entries_.empty() || entries_.back().seq() != durable_seq)
-    return false;
+    return nullptr;
   auto first = entries_.front().seq();
   if (after_seq + 1 < first)
-    return false; // older entries are only in storage
+    return nullptr; // older entries are only in storage
+  for (const auto& p : pulls_)
+    if (p.after_seq == after_seq && p.limit == limit)
+      return p.reply;
+  pb::Frame f;
+  f.set_type("history.ok");
+  auto* out = f.mutable_history_ok();
   size_t from = std::min<uint64_t>(after_seq + 1 - first, entries_.size());
   size_t to = std::min<size_t>(from + limit, entries_.size());
   for (size_t i = from; i < to; ++i)
     *out->add_messages() = entries_[i];
   out->set_has_more(to < entries_.size());
-  return true;
+  auto reply = std::make_shared<const shared_reply>(std::move(f));
+  if (pulls_.size() == max_pulls)
+    pulls_.clear();
+  pulls_.push_back({after_seq, limit, reply});
+  return reply;
 }
 
 } // namespace chorus

@@ -7,11 +7,13 @@
 // run ending at the conversation's durable seq.
 #pragma once
 
+#include "actors/push.hpp"
 #include "proto/chorus.pb.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 namespace chorus {
 
@@ -26,14 +28,25 @@ public:
   /// Replaces the copy of an entry an edit or recall rewrote, if held.
   void rewrite(const pb::ChatMessage& changed);
 
-  /// Adds the entries after `after_seq` (at most `limit`) to `out`, with
-  /// has_more, if the tail holds all of them up to `durable_seq`; false (and
-  /// `out` untouched) if storage must answer.
-  bool read(uint64_t after_seq, uint32_t limit, uint64_t durable_seq, pb::HistoryOk* out) const;
+  /// The history.ok reply with the entries after `after_seq` (at most
+  /// `limit`), and has_more, if the tail holds all of them up to
+  /// `durable_seq`; null if storage must answer. The members that pull on
+  /// one beat mostly ask alike: a reply is built once and shared until the
+  /// tail changes.
+  shared_reply_ptr pull(uint64_t after_seq, uint32_t limit, uint64_t durable_seq);
 
 private:
+  /// Replies shared since the tail last changed, at most max_pulls.
+  struct shared_pull {
+    uint64_t after_seq;
+    uint32_t limit;
+    shared_reply_ptr reply;
+  };
+  static constexpr size_t max_pulls = 32;
+
   size_t capacity_;
   std::deque<pb::ChatMessage> entries_;
+  std::vector<shared_pull> pulls_;
 };
 
 } // namespace chorus

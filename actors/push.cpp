@@ -32,4 +32,20 @@ const std::string& push::binary() const {
   return encode_once(binary_ready_, mtx_, binary_, [this] { return frame_.SerializeAsString(); });
 }
 
+std::string shared_reply::binary(const std::string& req_id) const {
+  const auto& body =
+      encode_once(binary_ready_, mtx_, binary_, [this] { return frame_.SerializeAsString(); });
+  pb::Frame head;
+  head.set_req_id(req_id);
+  auto out = head.SerializeAsString();
+  out += body;
+  return out;
+}
+
+std::string shared_reply::json(const std::string& req_id) const {
+  const auto& payload = encode_once(payload_ready_, mtx_, payload_json_,
+                                    [this] { return net::encode_json_payload(frame_); });
+  return net::encode_json(frame_.type(), req_id, payload);
+}
+
 } // namespace chorus

@@ -37,6 +37,36 @@ private:
 
 using push_ptr = std::shared_ptr<const push>;
 
+/// A reply that many requests get alike (the pulls of a large group's
+/// members after a signal): built once, its payload encoded at most once
+/// per wire format, and each request's copy is its req_id put in front.
+class shared_reply {
+public:
+  /// `frame`: the reply's type and payload, without a req_id.
+  explicit shared_reply(pb::Frame frame) : frame_(std::move(frame)) {}
+
+  const pb::Frame& frame() const noexcept { return frame_; }
+
+  /// The serialized protobuf Frame with `req_id`: a Frame holding only the
+  /// req_id, then the shared encoding (a parser merges concatenated
+  /// messages, so the bytes read as one Frame with both). Thread-safe.
+  std::string binary(const std::string& req_id) const;
+
+  /// The JSON text frame with `req_id`, as net::encode_json writes it for
+  /// the whole frame. Thread-safe.
+  std::string json(const std::string& req_id) const;
+
+private:
+  pb::Frame frame_;
+  mutable std::mutex mtx_; ///< taken only by the first encoding of each format
+  mutable std::atomic<bool> payload_ready_{false};
+  mutable std::atomic<bool> binary_ready_{false};
+  mutable std::string payload_json_;
+  mutable std::string binary_;
+};
+
+using shared_reply_ptr = std::shared_ptr<const shared_reply>;
+
 /// Builds a push frame of `type` with the payload `set` fills in.
 template <class Fill>
 push_ptr make_push(const char* type, Fill&& set) {
@@ -51,3 +81,4 @@ push_ptr make_push(const char* type, Fill&& set) {
 // A push is only ever shared between actors of one node; a node that forwards
 // one to another node sends its frame().
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::push_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::shared_reply_ptr)

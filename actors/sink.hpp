@@ -24,6 +24,13 @@ public:
   /// Queues a reply, encoded in the session's format.
   virtual void send_reply(const pb::Frame& frame) = 0;
 
+  /// Queues a shared reply with this request's `req_id`.
+  virtual void send_reply(const std::string& req_id, const shared_reply_ptr& r) {
+    pb::Frame f = r->frame();
+    f.set_req_id(req_id);
+    send_reply(f);
+  }
+
   /// Queues a push, using the push's cached encoding for the session's format.
   virtual void send_push(const push_ptr& p) = 0;
 

@@ -42,6 +42,11 @@ std::string encode_json(const pb::Frame& f);
 /// Encodes only the payload object of a reply (HTTP response bodies).
 std::string encode_json_payload(const pb::Frame& f);
 
+/// Encodes a JSON text frame from its parts, `payload` already JSON text (as
+/// encode_json_payload writes it): the same text encode_json writes for the
+/// whole frame.
+std::string encode_json(std::string_view type, const std::string& req_id, std::string_view payload);
+
 // -- protobuf ------------------------------------------------------------------
 
 /// Decodes one serialized pb::Frame; checks that its payload fits its type.

@@ -499,4 +499,15 @@ std::string encode_json_payload(const pb::Frame& f) {
   return w.take();
 }
 
+std::string encode_json(std::string_view type, const std::string& req_id,
+                        std::string_view payload) {
+  json_writer w;
+  w.begin_object().field("type", type);
+  if (!req_id.empty())
+    w.field("req_id", req_id);
+  w.key("payload").raw(payload);
+  w.end_object();
+  return w.take();
+}
+
 } // namespace chorus::net

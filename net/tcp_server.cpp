@@ -46,6 +46,13 @@ public:
     enqueue(std::move(o));
   }
 
+  void send_reply(const std::string& req_id, const shared_reply_ptr& r) override {
+    out_frame o;
+    o.binary = true;
+    o.owned = r->binary(req_id);
+    enqueue(std::move(o));
+  }
+
   void send_push(const push_ptr& p) override {
     out_frame o;
     o.binary = true;

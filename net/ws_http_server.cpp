@@ -57,6 +57,13 @@ public:
     enqueue(std::move(o));
   }
 
+  void send_reply(const std::string& req_id, const shared_reply_ptr& r) override {
+    out_frame o;
+    o.binary = binary_;
+    o.owned = binary_ ? r->binary(req_id) : r->json(req_id);
+    enqueue(std::move(o));
+  }
+
   void send_push(const push_ptr& p) override {
     out_frame o;
     o.binary = binary_;
@@ -193,6 +200,8 @@ public:
   http_session(tcp::socket&& socket, shared_env& env) : stream_(std::move(socket)), env_(&env) {}
 
   void run() { read(); }
+
+  using frame_sink::send_reply; // a shared reply is copied into a frame
 
   void send_reply(const pb::Frame& f) override {
     asio::post(stream_.get_executor(), [self = shared_from_this(), f]() {

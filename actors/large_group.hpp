@@ -6,9 +6,10 @@
 // after which clients pull with history from the conversation's in-memory
 // tail; the members' user actors learn of the entries with that signal and
 // read the end of the log from storage when a sync or a list needs it
-// (user_state.hpp), so an entry costs the same in a group of any size. The conversation keeps one
-// timer for the next beat while some beat's members have not heard of its newest entry, and sends
-// each beat's members the same signal frame.
+// (user_state.hpp), so an entry costs the same in a group of any size. The
+// conversation keeps one timer for the next beat while some beat's members
+// have not heard of its newest entry, and sends each beat's members the same
+// signal frame.
 #pragma once
 
 #include "actors/context.hpp"

@@ -14,25 +14,48 @@
 
 namespace chorus {
 
-class push {
+/// A frame and up to two encodings of it, each made on first use, once,
+/// however many threads ask.
+class encoded_frame {
 public:
-  explicit push(pb::Frame frame) : frame_(std::move(frame)) {}
+  explicit encoded_frame(pb::Frame frame) : frame_(std::move(frame)) {}
 
   const pb::Frame& frame() const noexcept { return frame_; }
+
+protected:
+  /// Encoding `slot` (0 or 1), made by `encode` if it is the first to ask.
+  /// Not std::call_once: glibc's pthread_once issues a futex wake on every
+  /// first call, a system call per push.
+  template <class Encode>
+  const std::string& once(int slot, Encode encode) const {
+    auto& ready = ready_[slot];
+    if (!ready.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!ready.load(std::memory_order_relaxed)) {
+        text_[slot] = encode();
+        ready.store(true, std::memory_order_release);
+      }
+    }
+    return text_[slot];
+  }
+
+private:
+  pb::Frame frame_;
+  mutable std::mutex mtx_; ///< taken only by the first encoding of each slot
+  mutable std::atomic<bool> ready_[2] = {false, false};
+  mutable std::string text_[2];
+};
+
+/// A push, the same frame for every device it goes to.
+class push : public encoded_frame {
+public:
+  using encoded_frame::encoded_frame;
 
   /// The JSON text frame. Thread-safe; encoded on first use.
   const std::string& json() const;
 
   /// The serialized protobuf Frame. Thread-safe; encoded on first use.
   const std::string& binary() const;
-
-private:
-  pb::Frame frame_;
-  mutable std::mutex mtx_; ///< taken only by the first encoding of each format
-  mutable std::atomic<bool> json_ready_{false};
-  mutable std::atomic<bool> binary_ready_{false};
-  mutable std::string json_;
-  mutable std::string binary_;
 };
 
 using push_ptr = std::shared_ptr<const push>;
@@ -40,12 +63,10 @@ using push_ptr = std::shared_ptr<const push>;
 /// A reply that many requests get alike (the pulls of a large group's
 /// members after a signal): built once, its payload encoded at most once
 /// per wire format, and each request's copy is its req_id put in front.
-class shared_reply {
+class shared_reply : public encoded_frame {
 public:
   /// `frame`: the reply's type and payload, without a req_id.
-  explicit shared_reply(pb::Frame frame) : frame_(std::move(frame)) {}
-
-  const pb::Frame& frame() const noexcept { return frame_; }
+  using encoded_frame::encoded_frame;
 
   /// The serialized protobuf Frame with `req_id`: a Frame holding only the
   /// req_id, then the shared encoding (a parser merges concatenated
@@ -55,14 +76,6 @@ public:
   /// The JSON text frame with `req_id`, as net::encode_json writes it for
   /// the whole frame. Thread-safe.
   std::string json(const std::string& req_id) const;
-
-private:
-  pb::Frame frame_;
-  mutable std::mutex mtx_; ///< taken only by the first encoding of each format
-  mutable std::atomic<bool> payload_ready_{false};
-  mutable std::atomic<bool> binary_ready_{false};
-  mutable std::string payload_json_;
-  mutable std::string binary_;
 };
 
 using shared_reply_ptr = std::shared_ptr<const shared_reply>;

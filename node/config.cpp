@@ -54,6 +54,8 @@ node_config::node_config() {
            "how long signals are coalesced per user (default 50ms)");
   opt_group{custom_options_, "storage"}
       .add(sync_, "sync", "fsync the WAL before acknowledging writes (default true)")
+      .add(commit_interval_, "commit-interval",
+           "least time between the starts of two group commits (default 0us)")
       .add(dedup_ttl_, "dedup-ttl", "how long client_msg_ids are remembered (default 168h)")
       .add(block_cache_mb_, "block-cache-mb", "RocksDB block cache (default 64)");
   opt_group{custom_options_, "actors"}
@@ -175,6 +177,8 @@ std::vector<std::string> node_config::validate() const {
   range("limits.large-group", large_group_, 2, 1000000);
   if (signal_window_.count() < 0 || signal_window_ > std::chrono::seconds{10})
     problems.push_back("'limits.signal-window' must be between 0 and 10s");
+  if (commit_interval_.count() < 0 || commit_interval_ > std::chrono::milliseconds{100})
+    problems.push_back("'storage.commit-interval' must be between 0 and 100ms");
   positive("storage.dedup-ttl", dedup_ttl_);
   range("storage.block-cache-mb", block_cache_mb_, 1, 1 << 20);
   positive("actors.idle-timeout", idle_timeout_);
@@ -226,6 +230,8 @@ node_settings node_config::settings() const {
   s.store.path = data_dir_;
   s.store.block_cache_bytes = static_cast<size_t>(block_cache_mb_) << 20;
   s.writer.sync = sync_;
+  s.writer.commit_interval =
+      std::chrono::duration_cast<std::chrono::microseconds>(commit_interval_);
   return s;
 }
 

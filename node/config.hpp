@@ -79,6 +79,7 @@ private:
   int64_t large_group_ = 500;
   caf::timespan signal_window_ = std::chrono::milliseconds{50};
   bool sync_ = true;
+  caf::timespan commit_interval_ = std::chrono::microseconds{0};
   caf::timespan dedup_ttl_ = std::chrono::hours{24 * 7};
   int64_t block_cache_mb_ = 64;
   caf::timespan idle_timeout_ = std::chrono::seconds{60};

@@ -53,6 +53,7 @@ TEST_CASE("the shipped node.conf parses and validates", "[node]") {
   CHECK(s.members == std::vector<std::string>{"n1"});
   CHECK(s.actors.max_conversations == 1000000);
   CHECK(s.net.keepalive == std::chrono::seconds{60});
+  CHECK(s.writer.commit_interval.count() == 0);
 }
 
 TEST_CASE("unknown keys and wrongly typed values are named", "[node]") {
@@ -83,6 +84,13 @@ TEST_CASE("out-of-range values and a missing secret stop the node", "[node]") {
   auto unread = parse({"--config-file=" + conf, "--limits.unread-max=0"});
   REQUIRE(unread.size() == 1);
   CHECK_THAT(unread[0], Catch::Contains("limits.unread-max"));
+  auto interval = parse({"--config-file=" + conf, "--storage.commit-interval=1s"});
+  REQUIRE(interval.size() == 1);
+  CHECK_THAT(interval[0], Catch::Contains("storage.commit-interval"));
+  node_config cfg;
+  REQUIRE_FALSE(cfg.parse({"--config-file=" + conf, "--storage.commit-interval=1500us"}));
+  REQUIRE(cfg.validate().empty());
+  CHECK(cfg.settings().writer.commit_interval == std::chrono::microseconds{1500});
 }
 
 TEST_CASE("net.keepalive is whole seconds rounded up and 0s turns it off", "[node]") {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -41,6 +42,18 @@ pb::ChatMessage message(const std::string& conv, uint64_t seq, const std::string
   m.set_sender(sender);
   m.set_content("{\"text\":\"m" + std::to_string(seq) + "\"}");
   return m;
+}
+
+write_batch message_batch(const std::string& conv, uint64_t seq) {
+  write_batch b;
+  b.put_message(message(conv, seq, "u"));
+  return b;
+}
+
+uint64_t last_seq_of(store& db, const std::string& conv) {
+  uint64_t last = 0;
+  REQUIRE(db.last_seq(conv, &last).ok());
+  return last;
 }
 
 void write_sync(writer& w, write_batch b) {
@@ -207,6 +220,63 @@ TEST_CASE("expired dedup entries are not found", "[storage]") {
   bool found = true;
   REQUIRE(db->get_dedup("g:x", "u", "old", &d, &found).ok());
   CHECK_FALSE(found);
+}
+
+TEST_CASE("with a commit interval a lone batch is written at once and a busy queue waits for "
+          "the interval's end",
+          "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  std::vector<size_t> groups; // written on the writer thread, read after stop()
+  writer_options opts;
+  opts.commit_interval = std::chrono::seconds{1};
+  opts.on_group = [&](size_t n, uint64_t) { groups.push_back(n); };
+  writer w{*db, opts};
+  auto batch = [](uint64_t seq) { return message_batch("g:iv", seq); };
+  // An idle writer does not wait: were it to wait out the interval, the two
+  // writes would take two seconds.
+  auto start = std::chrono::steady_clock::now();
+  write_sync(w, batch(1));
+  write_sync(w, batch(2));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds{900});
+  // Two commits a few milliseconds apart: batches arrive faster than one per
+  // interval, so the next commit waits for the interval's end, and batches
+  // that queue meanwhile join it (without the wait each would be written
+  // alone, long before the next comes).
+  std::atomic<int> acked{0};
+  for (uint64_t seq = 3; seq <= 5; ++seq) {
+    w.submit(batch(seq), [&](const status& s) {
+      if (s.ok())
+        ++acked;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  w.stop();
+  CHECK(acked == 3);
+  REQUIRE(groups.size() == 3);
+  CHECK(groups[0] == 1);
+  CHECK(groups[1] == 1);
+  CHECK(groups[2] == 3);
+  CHECK(last_seq_of(*db, "g:iv") == 5);
+}
+
+TEST_CASE("stopping a writer that waits out its commit interval writes what is queued at once",
+          "[storage]") {
+  temp_dir dir;
+  auto db = open_store(dir.path.string());
+  writer_options opts;
+  opts.commit_interval = std::chrono::seconds{60};
+  writer w{*db, opts};
+  auto batch = [](uint64_t seq) { return message_batch("g:st", seq); };
+  write_sync(w, batch(1));
+  write_sync(w, batch(2));
+  std::promise<status> done;
+  w.submit(batch(3), [&](const status& s) { done.set_value(s); });
+  auto start = std::chrono::steady_clock::now();
+  w.stop();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{30});
+  CHECK(done.get_future().get().ok());
+  CHECK(last_seq_of(*db, "g:st") == 3);
 }
 
 TEST_CASE("a stopped writer refuses batches with an error instead of losing them silently",

@@ -4,7 +4,8 @@
 // everything that queued up while the previous write was in progress, applies it
 // as one RocksDB WriteBatch with one WAL sync, and then runs each batch's
 // callback. Under load one sync covers many messages; when idle a lone batch is
-// written at once, so there is no added latency.
+// written at once, so there is no added latency (unless
+// `writer_options::commit_interval` asks to wait for more at moderate rates).
 //
 // Ordering: batches are applied in submission order, and callbacks run in that
 // order too. A batch whose callback reported success is as durable as
@@ -33,11 +34,12 @@ struct writer_options {
   bool sync = true;
   /// At most this many batches go into one group.
   size_t max_group = 4096;
-  /// A group commit starts at least this long after the previous one started
-  /// (unless max_group batches wait): between moderate load and saturation,
-  /// fewer and larger groups, each sync's fixed cost shared by more messages.
-  /// A batch that arrives when the writer has been idle this long is written
-  /// at once; at saturation a commit takes longer than this anyway. 0: off.
+  /// A group commit starts at least this long after the previous one started,
+  /// where the recent arrival rate expects at least one more batch before
+  /// then (and fewer than max_group wait): between moderate load and
+  /// saturation, fewer and larger groups, each sync's fixed cost shared by
+  /// more messages. A batch after a quiet moment is written at once; at
+  /// saturation a commit takes longer than this anyway. 0: off.
   std::chrono::microseconds commit_interval{0};
   /// Called on the writer thread after each group commit with the number of
   /// batches it held and how long it took (microseconds); may be empty.

@@ -89,11 +89,13 @@ void writer::run() {
     for (auto& p : group)
       ops.push_back(&p.batch.ops());
     auto start = clock::now();
-    if (last_start != clock::time_point{}) {
-      auto gap = std::chrono::duration<double, std::micro>(start - last_start).count();
-      batches_per_us = 0.75 * batches_per_us + 0.25 * (static_cast<double>(group.size()) / gap);
+    if (opts_.commit_interval.count() > 0) {
+      if (last_start != clock::time_point{}) {
+        auto gap = std::chrono::duration<double, std::micro>(start - last_start).count();
+        batches_per_us = 0.75 * batches_per_us + 0.25 * (static_cast<double>(group.size()) / gap);
+      }
+      last_start = start;
     }
-    last_start = start;
     // Batches queued before a failure are refused too: writing them could leave
     // a gap behind the lost ones.
     auto result = broken.ok() ? db_.apply(ops.data(), ops.size(), opts_.sync) : broken;

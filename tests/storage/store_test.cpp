@@ -286,9 +286,7 @@ TEST_CASE("a stopped writer refuses batches with an error instead of losing them
   writer w{*db, writer_options{}};
   w.stop();
   std::promise<status> done;
-  write_batch b;
-  b.put_message(message("g:x", 1, "u"));
-  w.submit(std::move(b), [&](const status& s) { done.set_value(s); });
+  w.submit(message_batch("g:x", 1), [&](const status& s) { done.set_value(s); });
   CHECK_FALSE(done.get_future().get().ok());
 }
 

@@ -9,11 +9,17 @@
 //   the node's core waits in epoll and reads what each ready socket holds,
 //   as the node's sessions do. CPU per frame read on the node's core.
 // - WAL syncs: 4 KiB written and fdatasync()ed at a time into a file whose
-//   blocks already exist (the node recycles its WAL files), and into a new
-//   file that grows with each write.
+//   space is reserved and counted in its size (fallocate, as the node's WAL
+//   files are: storage/store.cpp), into one whose blocks were written before,
+//   and into a new file that grows with each write (every sync then writes
+//   the inode too). --sync-bytes sets the size of a write (a group commit of
+//   a few W1 messages writes about 1,500 bytes): in the reserved file a sync
+//   that reaches a block not written before also writes the inode, since the
+//   block changes from reserved to written.
 //
 //   chorus-limits [--connections=1000] [--frame-bytes=100] [--seconds=3]
-//                 [--syncs=2000] [--dir=/tmp] [--node-cpu=0] [--load-cpu=1]
+//                 [--syncs=2000] [--sync-bytes=4096] [--dir=/tmp] [--node-cpu=0]
+//                 [--load-cpu=1]
 //                 [--json=FILE] [--syncs-only]
 //
 // --syncs-only measures the WAL syncs alone: `bench/run.sh w1` does so right
@@ -48,6 +54,7 @@ struct options {
   int frame_bytes = 100;
   double seconds = 3;
   int syncs = 2000;
+  int sync_bytes = 4096;
   std::string dir = "/tmp";
   int node_cpu = 0;
   int load_cpu = 1;
@@ -75,6 +82,8 @@ options parse(int argc, char** argv) {
       o.seconds = std::stod(val);
     else if (key == "--syncs")
       o.syncs = std::stoi(val);
+    else if (key == "--sync-bytes")
+      o.sync_bytes = std::stoi(val);
     else if (key == "--dir")
       o.dir = val;
     else if (key == "--node-cpu")
@@ -244,17 +253,26 @@ struct sync_figures {
   double p50_us = 0, p99_us = 0, max_us = 0;
 };
 
-/// 4 KiB pwrite + fdatasync, `n` times, at consecutive offsets; the file's
-/// blocks exist beforehand when `recycled`.
-sync_figures measure_syncs(const options& o, int n, bool recycled) {
+/// What a WAL file holds before the syncs are measured.
+enum class wal_file {
+  reserved, ///< its space, allocated and counted in its size (the node's WAL)
+  written,  ///< its blocks, written and synced
+  growing,  ///< nothing: each write makes it longer
+};
+
+/// `o.sync_bytes` pwrite + fdatasync, `n` times, at consecutive offsets.
+sync_figures measure_syncs(const options& o, int n, wal_file kind) {
   std::string path = o.dir + "/chorus-limits-" + std::to_string(getpid()) + ".wal";
   int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
   if (fd < 0)
     die("open " + path);
-  std::vector<char> block(4096, 'w');
-  if (recycled) {
-    for (int i = 0; i < n; ++i)
-      if (pwrite(fd, block.data(), block.size(), static_cast<off_t>(i) * 4096) < 0)
+  std::vector<char> block(static_cast<size_t>(std::max(1, o.sync_bytes)), 'w');
+  auto size = static_cast<off_t>(n) * static_cast<off_t>(block.size());
+  if (kind == wal_file::reserved && fallocate(fd, 0, 0, size) != 0)
+    die("fallocate");
+  if (kind == wal_file::written) {
+    for (off_t at = 0; at < size; at += static_cast<off_t>(block.size()))
+      if (pwrite(fd, block.data(), block.size(), at) < 0)
         die("pwrite");
     if (fsync(fd) != 0)
       die("fsync");
@@ -265,7 +283,8 @@ sync_figures measure_syncs(const options& o, int n, bool recycled) {
   auto t0 = clock_type::now();
   for (int i = 0; i < n; ++i) {
     auto s = clock_type::now();
-    if (pwrite(fd, block.data(), block.size(), static_cast<off_t>(i) * 4096) < 0 ||
+    if (pwrite(fd, block.data(), block.size(),
+               static_cast<off_t>(i) * static_cast<off_t>(block.size())) < 0 ||
         fdatasync(fd) != 0)
       die("write and sync");
     us.push_back(since(s) * 1e6);
@@ -280,23 +299,42 @@ sync_figures measure_syncs(const options& o, int n, bool recycled) {
   return {n / wall, at(0.5), at(0.99), us.back()};
 }
 
-void print_syncs(const options& o, const sync_figures& recycled, const sync_figures& appended) {
-  std::printf("WAL sync, recycled %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
-              recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, o.syncs);
-  std::printf("WAL sync, growing  %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n",
-              appended.per_second, appended.p50_us, appended.p99_us, appended.max_us,
-              std::max(1, o.syncs / 4));
+struct sync_set {
+  sync_figures reserved, written, growing;
+};
+
+sync_set measure_sync_set(const options& o) {
+  sync_set out;
+  out.reserved = measure_syncs(o, o.syncs, wal_file::reserved);
+  out.written = measure_syncs(o, o.syncs, wal_file::written);
+  out.growing = measure_syncs(o, std::max(1, o.syncs / 4), wal_file::growing);
+  return out;
 }
 
-std::string syncs_json(const sync_figures& recycled, const sync_figures& appended) {
-  char buf[512];
-  std::snprintf(
-      buf, sizeof(buf),
-      "\"sync_recycled\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f},"
-      "\"sync_growing\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f}",
-      recycled.per_second, recycled.p50_us, recycled.p99_us, recycled.max_us, appended.per_second,
-      appended.p50_us, appended.p99_us, appended.max_us);
-  return buf;
+void print_syncs(const options& o, const sync_set& syncs) {
+  auto line = [](const char* what, const sync_figures& f, int n) {
+    std::printf("WAL sync, %-9s %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n", what,
+                f.per_second, f.p50_us, f.p99_us, f.max_us, n);
+  };
+  line("reserved", syncs.reserved, o.syncs);
+  line("written", syncs.written, o.syncs);
+  line("growing", syncs.growing, std::max(1, o.syncs / 4));
+}
+
+std::string syncs_json(const sync_set& syncs) {
+  std::string out;
+  auto add = [&out](const char* name, const sync_figures& f) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "%s\"sync_%s\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+                  "\"max_us\":%.0f}",
+                  out.empty() ? "" : ",", name, f.per_second, f.p50_us, f.p99_us, f.max_us);
+    out += buf;
+  };
+  add("reserved", syncs.reserved);
+  add("written", syncs.written);
+  add("growing", syncs.growing);
+  return out;
 }
 
 void write_json(const options& o, const std::string& text) {
@@ -313,10 +351,9 @@ void write_json(const options& o, const std::string& text) {
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (o.syncs_only) {
-    auto recycled = measure_syncs(o, o.syncs, true);
-    auto appended = measure_syncs(o, std::max(1, o.syncs / 4), false);
-    print_syncs(o, recycled, appended);
-    write_json(o, "{" + syncs_json(recycled, appended) + "}\n");
+    auto syncs = measure_sync_set(o);
+    print_syncs(o, syncs);
+    write_json(o, "{" + syncs_json(syncs) + "}\n");
     return 0;
   }
   std::vector<int> node, peer;
@@ -327,8 +364,7 @@ int main(int argc, char** argv) {
     close(fd);
   for (int fd : peer)
     close(fd);
-  auto recycled = measure_syncs(o, o.syncs, true);
-  auto appended = measure_syncs(o, std::max(1, o.syncs / 4), false);
+  auto syncs = measure_sync_set(o);
 
   std::printf("machine limits: %d loopback TCP connections, %d-byte frames, node core %d\n",
               o.connections, o.frame_bytes, o.node_cpu);
@@ -336,7 +372,7 @@ int main(int argc, char** argv) {
               sends.per_second, sends.cpu_us, sends.cpu_percent);
   std::printf("socket reads      %9.0f frames/s  %6.2f us CPU each (node core %3.0f %%)\n",
               reads.per_second, reads.cpu_us, reads.cpu_percent);
-  print_syncs(o, recycled, appended);
+  print_syncs(o, syncs);
   char buf[512];
   std::snprintf(buf, sizeof(buf),
                 "{\"connections\":%d,\"frame_bytes\":%d,"
@@ -344,6 +380,6 @@ int main(int argc, char** argv) {
                 "\"reads_per_second\":%.0f,\"read_cpu_us\":%.3f,",
                 o.connections, o.frame_bytes, sends.per_second, sends.cpu_us, reads.per_second,
                 reads.cpu_us);
-  write_json(o, buf + syncs_json(recycled, appended) + "}\n");
+  write_json(o, buf + syncs_json(syncs) + "}\n");
   return 0;
 }

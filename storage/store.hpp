@@ -16,6 +16,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class Status;
 } // namespace rocksdb
 
@@ -159,6 +160,7 @@ private:
   status get(column cf, std::string_view key, std::string* value, bool* found) const;
 
   store_options opts_;
+  std::unique_ptr<rocksdb::Env> env_; ///< outlives db_ (deleted in ~store)
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
 };

@@ -19,8 +19,7 @@
 //
 //   chorus-limits [--connections=1000] [--frame-bytes=100] [--seconds=3]
 //                 [--syncs=2000] [--sync-bytes=4096] [--dir=/tmp] [--node-cpu=0]
-//                 [--load-cpu=1]
-//                 [--json=FILE] [--syncs-only]
+//                 [--load-cpu=1] [--json=FILE] [--syncs-only]
 //
 // --syncs-only measures the WAL syncs alone: `bench/run.sh w1` does so right
 // before its latency run, whose synced acks cannot be faster than the disk.
@@ -34,10 +33,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -321,27 +323,25 @@ void print_syncs(const options& o, const sync_set& syncs) {
   line("growing", syncs.growing, std::max(1, o.syncs / 4));
 }
 
-std::string syncs_json(const sync_set& syncs) {
-  std::string out;
-  auto add = [&out](const char* name, const sync_figures& f) {
-    char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "%s\"sync_%s\":{\"per_second\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-                  "\"max_us\":%.0f}",
-                  out.empty() ? "" : ",", name, f.per_second, f.p50_us, f.p99_us, f.max_us);
-    out += buf;
-  };
-  add("reserved", syncs.reserved);
-  add("written", syncs.written);
-  add("growing", syncs.growing);
-  return out;
+nlohmann::json sync_json(const sync_figures& f) {
+  return {{"per_second", std::llround(f.per_second)},
+          {"p50_us", std::llround(f.p50_us)},
+          {"p99_us", std::llround(f.p99_us)},
+          {"max_us", std::llround(f.max_us)}};
 }
 
-void write_json(const options& o, const std::string& text) {
+/// The summary's sync figures, added to `out`.
+void add_syncs(nlohmann::json& out, const sync_set& syncs) {
+  out["sync_reserved"] = sync_json(syncs.reserved);
+  out["sync_written"] = sync_json(syncs.written);
+  out["sync_growing"] = sync_json(syncs.growing);
+}
+
+void write_json(const options& o, const nlohmann::json& summary) {
   if (o.json.empty())
     return;
   std::ofstream out{o.json};
-  out << text;
+  out << summary.dump() << '\n';
   if (!out)
     die("write " + o.json);
 }
@@ -353,7 +353,9 @@ int main(int argc, char** argv) {
   if (o.syncs_only) {
     auto syncs = measure_sync_set(o);
     print_syncs(o, syncs);
-    write_json(o, "{" + syncs_json(syncs) + "}\n");
+    nlohmann::json summary = nlohmann::json::object();
+    add_syncs(summary, syncs);
+    write_json(o, summary);
     return 0;
   }
   std::vector<int> node, peer;
@@ -373,13 +375,13 @@ int main(int argc, char** argv) {
   std::printf("socket reads      %9.0f frames/s  %6.2f us CPU each (node core %3.0f %%)\n",
               reads.per_second, reads.cpu_us, reads.cpu_percent);
   print_syncs(o, syncs);
-  char buf[512];
-  std::snprintf(buf, sizeof(buf),
-                "{\"connections\":%d,\"frame_bytes\":%d,"
-                "\"sends_per_second\":%.0f,\"send_cpu_us\":%.3f,"
-                "\"reads_per_second\":%.0f,\"read_cpu_us\":%.3f,",
-                o.connections, o.frame_bytes, sends.per_second, sends.cpu_us, reads.per_second,
-                reads.cpu_us);
-  write_json(o, buf + syncs_json(syncs) + "}\n");
+  nlohmann::json summary = {{"connections", o.connections},
+                            {"frame_bytes", o.frame_bytes},
+                            {"sends_per_second", std::llround(sends.per_second)},
+                            {"send_cpu_us", sends.cpu_us},
+                            {"reads_per_second", std::llround(reads.per_second)},
+                            {"read_cpu_us", reads.cpu_us}};
+  add_syncs(summary, syncs);
+  write_json(o, summary);
   return 0;
 }

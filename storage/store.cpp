@@ -47,7 +47,7 @@ public:
 /// the inode as well as the data (one more synchronous write on ext4). With
 /// the size set by the reservation, a sync writes the inode only where its
 /// data reaches a block not written before (the block turns from reserved to
-/// written): about one sync in three for the 1-2 KB groups of moderate load.
+/// written): one sync in two or three for the 1-2 KB groups of moderate load.
 /// A file that a crash left behind ends in zeros after its last record,
 /// which RocksDB's log reader skips as padding; a WAL closed normally is cut
 /// to what it holds.

@@ -103,7 +103,7 @@ options parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (o.connections < 1 || o.frame_bytes < 1 || o.seconds <= 0 || o.syncs < 1) {
+  if (o.connections < 1 || o.frame_bytes < 1 || o.seconds <= 0 || o.syncs < 1 || o.sync_bytes < 1) {
     std::fprintf(stderr, "chorus-limits: counts and sizes must be positive\n");
     std::exit(2);
   }
@@ -253,6 +253,7 @@ socket_figures measure_reads(const options& o, const std::vector<int>& node,
 struct sync_figures {
   double per_second = 0;
   double p50_us = 0, p99_us = 0, max_us = 0;
+  int count = 0; ///< syncs measured
 };
 
 /// What a WAL file holds before the syncs are measured.
@@ -268,7 +269,7 @@ sync_figures measure_syncs(const options& o, int n, wal_file kind) {
   int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
   if (fd < 0)
     die("open " + path);
-  std::vector<char> block(static_cast<size_t>(std::max(1, o.sync_bytes)), 'w');
+  std::vector<char> block(static_cast<size_t>(o.sync_bytes), 'w');
   auto size = static_cast<off_t>(n) * static_cast<off_t>(block.size());
   if (kind == wal_file::reserved && fallocate(fd, 0, 0, size) != 0)
     die("fallocate");
@@ -298,7 +299,7 @@ sync_figures measure_syncs(const options& o, int n, wal_file kind) {
   auto at = [&](double q) {
     return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))];
   };
-  return {n / wall, at(0.5), at(0.99), us.back()};
+  return {n / wall, at(0.5), at(0.99), us.back(), n};
 }
 
 struct sync_set {
@@ -313,14 +314,14 @@ sync_set measure_sync_set(const options& o) {
   return out;
 }
 
-void print_syncs(const options& o, const sync_set& syncs) {
-  auto line = [](const char* what, const sync_figures& f, int n) {
+void print_syncs(const sync_set& syncs) {
+  auto line = [](const char* what, const sync_figures& f) {
     std::printf("WAL sync, %-9s %8.0f /s  p50 %.0f us  p99 %.0f us  max %.0f us (%d)\n", what,
-                f.per_second, f.p50_us, f.p99_us, f.max_us, n);
+                f.per_second, f.p50_us, f.p99_us, f.max_us, f.count);
   };
-  line("reserved", syncs.reserved, o.syncs);
-  line("written", syncs.written, o.syncs);
-  line("growing", syncs.growing, std::max(1, o.syncs / 4));
+  line("reserved", syncs.reserved);
+  line("written", syncs.written);
+  line("growing", syncs.growing);
 }
 
 nlohmann::json sync_json(const sync_figures& f) {
@@ -352,7 +353,7 @@ int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (o.syncs_only) {
     auto syncs = measure_sync_set(o);
-    print_syncs(o, syncs);
+    print_syncs(syncs);
     nlohmann::json summary = nlohmann::json::object();
     add_syncs(summary, syncs);
     write_json(o, summary);
@@ -374,7 +375,7 @@ int main(int argc, char** argv) {
               sends.per_second, sends.cpu_us, sends.cpu_percent);
   std::printf("socket reads      %9.0f frames/s  %6.2f us CPU each (node core %3.0f %%)\n",
               reads.per_second, reads.cpu_us, reads.cpu_percent);
-  print_syncs(o, syncs);
+  print_syncs(syncs);
   nlohmann::json summary = {{"connections", o.connections},
                             {"frame_bytes", o.frame_bytes},
                             {"sends_per_second", std::llround(sends.per_second)},
